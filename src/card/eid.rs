@@ -1,0 +1,3 @@
+//! German eID card (nPA): recognition, EF.CardAccess / PACEInfo parsing.
+//!
+//! Filled in by the PC/SC + eID issue.

@@ -11,7 +11,7 @@
 //! let err = Error::new(ErrorKind::PaperJam, "sane:test", "read page 4")
 //!     .with_raw(RawCode::Sane(6))
 //!     .with_pages(3);
-//! assert!(matches!(err, Error::PaperJam(_)));
+//! assert!(matches!(err, Error::PaperJam(..)));
 //! assert_eq!(err.kind(), ErrorKind::PaperJam);
 //! assert_eq!(err.to_string(), "sane:test: read page 4: paper jam (3 pages kept)");
 //! assert_eq!(err.context().raw(), Some(RawCode::Sane(6)));

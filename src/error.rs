@@ -13,7 +13,7 @@
 //!     .with_pages(3);
 //! assert!(matches!(err, Error::PaperJam(..)));
 //! assert_eq!(err.kind(), ErrorKind::PaperJam);
-//! assert_eq!(err.to_string(), "sane:test: read page 4: paper jam (3 pages kept)");
+//! assert_eq!(err.to_string(), "sane:test: read page 4: paper jam (SANE status 6) (3 pages kept)");
 //! assert_eq!(err.context().raw(), Some(RawCode::Sane(6)));
 //! ```
 //!

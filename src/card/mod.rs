@@ -387,6 +387,24 @@ impl fmt::Debug for Transaction<'_> {
     }
 }
 
+impl fmt::Debug for dyn Card + '_ {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Card")
+            .field("reader", &self.reader())
+            .field("atr", self.atr())
+            .field("protocol", &self.protocol())
+            .finish()
+    }
+}
+
+impl fmt::Debug for dyn CardReader + '_ {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CardReader")
+            .field("id", &self.info().id)
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -422,11 +422,12 @@ impl CardReader for MockReader {
         if gone {
             return Box::pin(futures_util::stream::iter([ReaderEvent::ReaderRemoved]));
         }
-        // End the stream after ReaderRemoved.
-        Box::pin(s.scan(false, |ended, ev| {
-            let out = if *ended { None } else { Some(ev.clone()) };
-            *ended = ev == ReaderEvent::ReaderRemoved;
-            std::future::ready(out)
+        // End the stream right after ReaderRemoved, without waiting for another event.
+        Box::pin(futures_util::stream::unfold(Some(s), |s| async move {
+            let mut s = s?;
+            let ev = s.next().await?;
+            let more = ev != ReaderEvent::ReaderRemoved;
+            Some((ev, more.then_some(s)))
         }))
     }
 

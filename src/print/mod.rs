@@ -708,6 +708,14 @@ pub trait Printer: Send + Sync {
     }
 }
 
+impl fmt::Debug for dyn Printer + '_ {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Printer")
+            .field("id", &self.info().id)
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -78,7 +78,7 @@ pub fn parse_header(name: &str, data: &[u8]) -> Result<JpegHeader> {
                     _ => None,
                 };
             }
-            0xC0 | 0xC1 | 0xC2 => {
+            0xC0..=0xC2 => {
                 let [precision, h1, h0, w1, w0, components, ..] = *seg else {
                     return Err(bad(name, "frame header too short"));
                 };

@@ -623,6 +623,14 @@ pub trait Scanner: Send + Sync {
     async fn scan(&self, request: &ScanRequest) -> Result<PageStream>;
 }
 
+impl fmt::Debug for dyn Scanner + '_ {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scanner")
+            .field("id", &self.info().id)
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

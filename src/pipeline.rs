@@ -299,6 +299,12 @@ impl TempFile {
                 let detail = match e.kind() {
                     K::NotFound => format!("directory {} does not exist", dir.display()),
                     K::PermissionDenied => format!("no permission to write in {}", dir.display()),
+                    _ if e.raw_os_error() == Some(20) => {
+                        format!("{} is not a directory", dir.display())
+                    }
+                    _ if e.raw_os_error() == Some(30) => {
+                        format!("{} is on a read-only file system", dir.display())
+                    }
                     _ => e.to_string(),
                 };
                 let kind = if caller {

@@ -56,6 +56,11 @@ impl<T> Script<T> {
         self.armed
     }
 
+    /// Expectations not yet used.
+    pub(crate) fn pending(&self) -> usize {
+        self.expected.len()
+    }
+
     /// Takes the next expectation, recording an "unexpected call" problem when the script is
     /// armed but used up. Returns `None` when there is no expectation.
     pub(crate) fn next(&mut self, what: impl FnOnce() -> String) -> Option<T> {

@@ -3,6 +3,8 @@
 //! This module holds only the trait and value types. Backends: `sane` (feature `sane`), and
 //! the always-present mocks in [`crate::mock`].
 
+pub mod jpeg;
+pub mod pnm;
 #[cfg(feature = "sane")]
 pub mod sane;
 

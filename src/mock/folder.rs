@@ -1,0 +1,237 @@
+//! [`FolderScanner`]: a [`Scanner`] that replays the image files of a folder, in name order,
+//! as pages — PNM files (`.pnm`, `.pbm`, `.pgm`, `.ppm`) as raw pages, JPEG files (`.jpg`,
+//! `.jpeg`) passed through as [`PageData::Jpeg`](crate::scan::PageData::Jpeg). Other files
+//! are ignored. Use it to feed real scans (or a bug report's pages) to the code under test.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::device::{DeviceId, DeviceInfo, DeviceKind};
+use crate::error::{Error, ErrorKind, Result};
+use crate::scan::{
+    jpeg, pnm, ColorMode, Page, PageStream, Resolutions, ScanCapabilities, ScanRequest, Scanner,
+    Source,
+};
+
+/// A scanner replaying a folder's PNM and JPEG files as pages. Cloning shares it.
+///
+/// Each job lists the folder anew and delivers its image files in file-name order (up to
+/// [`ScanRequest::max_pages`]); the request's mode and area are ignored (the files are what
+/// they are). A JPEG page's dpi comes from its JFIF header, or else from the request's
+/// resolution, as does a PNM page's. A file that cannot be parsed fails the job with
+/// [`ErrorKind::Protocol`] naming the file, after the pages before it; a folder without image
+/// files fails the first page with [`ErrorKind::NoDocuments`].
+///
+/// ```no_run
+/// # async fn demo() -> buergerkoffer::Result<()> {
+/// use buergerkoffer::{Scanner, mock::FolderScanner, scan::ScanRequest};
+/// let scanner = FolderScanner::new("pages", "tests/data/pages");
+/// let pages = scanner.scan(&ScanRequest::new()).await?.collect_all().await?;
+/// println!("{} pages", pages.len());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct FolderScanner {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    info: DeviceInfo,
+    dir: PathBuf,
+    gone: AtomicBool,
+}
+
+impl fmt::Debug for FolderScanner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FolderScanner")
+            .field("id", &self.inner.info.id)
+            .field("dir", &self.inner.dir)
+            .finish()
+    }
+}
+
+enum Kind {
+    Pnm,
+    Jpeg,
+}
+
+fn kind_of(path: &Path) -> Option<Kind> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "pnm" | "pbm" | "pgm" | "ppm" => Some(Kind::Pnm),
+        "jpg" | "jpeg" => Some(Kind::Jpeg),
+        _ => None,
+    }
+}
+
+impl FolderScanner {
+    /// A scanner with id `mock:NAME` replaying the files in `dir`.
+    pub fn new(name: &str, dir: impl Into<PathBuf>) -> Self {
+        let info = DeviceInfo::new(
+            DeviceId::mock(name),
+            DeviceKind::Scanner,
+            format!("Folder scanner {name}"),
+        )
+        .with_vendor("buergerkoffer");
+        FolderScanner {
+            inner: Arc::new(Inner {
+                info,
+                dir: dir.into(),
+                gone: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The folder it replays.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// Unplugs (`true`) or re-plugs the scanner ([`ErrorKind::DeviceGone`] while unplugged).
+    pub fn set_gone(&self, gone: bool) {
+        self.inner.gone.store(gone, Ordering::SeqCst);
+    }
+
+    fn id(&self) -> String {
+        self.inner.info.id.to_string()
+    }
+
+    fn check(&self, op: &'static str) -> Result<()> {
+        if self.inner.gone.load(Ordering::SeqCst) {
+            return Err(Error::new(ErrorKind::DeviceGone, self.id(), op));
+        }
+        Ok(())
+    }
+
+    async fn list(&self) -> Result<Vec<PathBuf>> {
+        let id = self.id();
+        let dir = &self.inner.dir;
+        let op = || format!("list {}", dir.display());
+        let mut rd = tokio::fs::read_dir(dir)
+            .await
+            .map_err(|e| Error::io(id.clone(), op(), e))?;
+        let mut files = Vec::new();
+        while let Some(entry) = rd
+            .next_entry()
+            .await
+            .map_err(|e| Error::io(id.clone(), op(), e))?
+        {
+            let path = entry.path();
+            if kind_of(&path).is_some() {
+                files.push(path);
+            }
+        }
+        files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+        Ok(files)
+    }
+}
+
+/// Reads and parses one file into page `index`.
+async fn load(id: &str, path: &Path, index: u32, dpi: u32) -> Result<Page> {
+    let op = format!("read page {} from {}", index + 1, path.display());
+    let data = tokio::fs::read(path)
+        .await
+        .map_err(|e| Error::io(id.to_owned(), op.clone(), e))?;
+    let name = path.display().to_string();
+    let in_file = |e: Error| {
+        let kind = e.kind();
+        let detail = format!("{}: {e}", path.display());
+        Error::new(kind, id.to_owned(), op.clone())
+            .with_detail(detail)
+            .with_source(e)
+    };
+    match kind_of(path) {
+        Some(Kind::Pnm) => pnm::decode(&data, &name)
+            .and_then(|img| img.into_page(index, (dpi, dpi)))
+            .map_err(in_file),
+        Some(Kind::Jpeg) => {
+            let info = jpeg::read_header(&data, &name).map_err(in_file)?;
+            if !matches!(info.components, 1 | 3) {
+                return Err(in_file(
+                    Error::new(ErrorKind::Unsupported, name, "read JPEG page").with_detail(
+                        format!(
+                            "{} colour components (only gray and colour pass through)",
+                            info.components
+                        ),
+                    ),
+                ));
+            }
+            Page::jpeg(
+                index,
+                info.width,
+                info.height,
+                info.density_dpi.unwrap_or((dpi, dpi)),
+                info.components,
+                data,
+            )
+            .map_err(in_file)
+        }
+        None => Err(Error::new(ErrorKind::Unsupported, id.to_owned(), op)),
+    }
+}
+
+#[async_trait]
+impl Scanner for FolderScanner {
+    fn info(&self) -> &DeviceInfo {
+        &self.inner.info
+    }
+
+    async fn capabilities(&self) -> Result<ScanCapabilities> {
+        self.check("read capabilities")?;
+        Ok(ScanCapabilities::new(
+            Resolutions::Range {
+                min: 1,
+                max: 19_200,
+                step: 0,
+            },
+            vec![ColorMode::Lineart, ColorMode::Gray, ColorMode::Color],
+            vec![1, 8, 16],
+            vec![Source::Flatbed, Source::Adf, Source::AdfDuplex],
+            (1000.0, 1000.0),
+        ))
+    }
+
+    async fn scan(&self, request: &ScanRequest) -> Result<PageStream> {
+        self.check("start scan")?;
+        let id = self.id();
+        request.validate(&id)?;
+        let mut files = self.list().await?;
+        if let Some(m) = request.max_pages {
+            files.truncate(m as usize);
+        }
+        let dpi = request.resolution;
+        let state = (self.clone(), files.into_iter(), 0u32, false);
+        let stream =
+            futures_util::stream::unfold(state, move |(me, mut files, n, ended)| async move {
+                if ended {
+                    return None;
+                }
+                let id = me.id();
+                let op = format!("scan page {}", n + 1);
+                if let Err(e) = me.check("scan page") {
+                    return Some((
+                        Err(e.with_operation(op).with_pages(n as usize)),
+                        (me, files, n, true),
+                    ));
+                }
+                let Some(path) = files.next() else {
+                    if n == 0 {
+                        let e = Error::new(ErrorKind::NoDocuments, id, op)
+                            .with_detail(format!("no PNM or JPEG files in {}", me.dir().display()))
+                            .with_pages(0);
+                        return Some((Err(e), (me, files, n, true)));
+                    }
+                    return None;
+                };
+                match load(&id, &path, n, dpi).await {
+                    Ok(page) => Some((Ok(page), (me, files, n + 1, false))),
+                    Err(e) => Some((Err(e.with_pages(n as usize)), (me, files, n, true))),
+                }
+            });
+        Ok(PageStream::new(stream))
+    }
+}

@@ -1,0 +1,453 @@
+//! [`MockPrinter`]: a [`Printer`] that records every document it is sent, with state reasons
+//! the test sets (media-empty holds jobs, media-jam stops them), a job lifecycle
+//! pending -> processing -> completed driven by tokio time, cancel, configurable accepted
+//! formats, injected failures and expected prints checked by [`MockPrinter::done`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use tokio::time::Instant;
+
+use super::script::{lock, Script};
+use crate::device::{DeviceId, DeviceInfo, DeviceKind};
+use crate::error::{Error, ErrorKind, Result};
+use crate::print::{
+    Document, DocumentBody, DocumentFormat, JobId, JobState, JobStatus, PrintOptions, Printer,
+    PrinterCapabilities, PrinterState, PrinterStatus, Sides, StateReason,
+};
+use crate::scan::PageData;
+
+/// A document the mock printer received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PrintedDocument {
+    /// The job it became.
+    pub job: JobId,
+    /// Its format (for a scanned page: JPEG, or PWG raster for raw pixels).
+    pub format: DocumentFormat,
+    /// Its name, if it had one.
+    pub name: Option<String>,
+    /// The options it was printed with.
+    pub options: PrintOptions,
+    /// Its bytes, as [`Document::read_all`] read them (raw pixels for a raw page).
+    pub data: Bytes,
+}
+
+/// A scriptable mock printer. Cloning shares the printer.
+///
+/// Jobs start `Pending`, turn `Processing` after the pending time and `Completed` after the
+/// processing time (tokio time: a paused clock makes this instant and deterministic). While a
+/// state reason of severity error is set (e.g. `media-empty-error`, `door-open-error`), jobs
+/// make no progress: pending jobs stay `Pending` and processing ones are `Stopped`
+/// (`media-jam-error` thus stops the job being printed); clearing the reason resumes them.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> buergerkoffer::Result<()> {
+/// use std::time::Duration;
+/// use buergerkoffer::Printer;
+/// use buergerkoffer::mock::MockPrinter;
+/// use buergerkoffer::print::{Document, JobState, PrintOptions, StateReason};
+/// let printer = MockPrinter::new("printer");
+/// printer.set_reasons(vec![StateReason::from_keyword("media-empty-error").unwrap()]);
+/// let job = printer.print(Document::pdf(&b"%PDF-1.7"[..]), &PrintOptions::new()).await?;
+/// tokio::time::sleep(Duration::from_secs(60)).await;
+/// assert_eq!(printer.job(job).await?.state, JobState::Pending); // held: no paper
+/// printer.clear_reasons();
+/// let done = printer.wait_for_job(job, Duration::from_secs(10), Duration::from_millis(100)).await?;
+/// assert_eq!(done.state, JobState::Completed);
+/// assert_eq!(printer.documents()[0].data.as_ref(), b"%PDF-1.7");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct MockPrinter {
+    inner: Arc<Inner>,
+}
+
+/// An expected print: the format and options the code under test should send.
+type PrintExpectation = (DocumentFormat, PrintOptions);
+
+struct Inner {
+    info: DeviceInfo,
+    state: Mutex<State>,
+    script: Mutex<Script<PrintExpectation>>,
+}
+
+struct State {
+    reasons: Vec<StateReason>,
+    caps: PrinterCapabilities,
+    jobs: BTreeMap<u32, Job>,
+    next_id: u32,
+    pending_time: Duration,
+    processing_time: Duration,
+    last: Option<Instant>,
+    gone: bool,
+    accepting: bool,
+    fail_next_print: Option<ErrorKind>,
+}
+
+struct Job {
+    record: PrintedDocument,
+    state: JobState,
+    /// Time left in the current phase (pending or processing).
+    left: Duration,
+}
+
+impl fmt::Debug for MockPrinter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = lock(&self.inner.state);
+        f.debug_struct("MockPrinter")
+            .field("id", &self.inner.info.id)
+            .field("reasons", &s.reasons)
+            .field("jobs", &s.jobs.len())
+            .finish()
+    }
+}
+
+impl State {
+    fn blocking(&self) -> Option<&StateReason> {
+        self.reasons.iter().find(|r| r.blocking_error().is_some())
+    }
+
+    /// Moves the job lifecycle forward to now; the reasons were constant since the last call.
+    fn advance(&mut self) {
+        let now = Instant::now();
+        let dt = self
+            .last
+            .map_or(Duration::ZERO, |l| now.saturating_duration_since(l));
+        self.last = Some(now);
+        let blocked = self.blocking().is_some();
+        let processing_time = self.processing_time;
+        for job in self.jobs.values_mut() {
+            if job.state.is_terminal() {
+                continue;
+            }
+            if blocked {
+                if job.state == JobState::Processing {
+                    job.state = JobState::Stopped;
+                }
+                continue;
+            }
+            if job.state == JobState::Stopped {
+                job.state = JobState::Processing;
+            }
+            let mut t = dt;
+            if job.state == JobState::Pending {
+                if t >= job.left {
+                    t -= job.left;
+                    job.state = JobState::Processing;
+                    job.left = processing_time;
+                } else {
+                    job.left -= t;
+                    continue;
+                }
+            }
+            if job.state == JobState::Processing {
+                if t >= job.left {
+                    job.state = JobState::Completed;
+                    job.left = Duration::ZERO;
+                } else {
+                    job.left -= t;
+                }
+            }
+        }
+    }
+}
+
+impl MockPrinter {
+    /// A printer with id `mock:NAME`: accepts PDF, JPEG and PWG raster, A4 and letter, simplex
+    /// and duplex, colour, 99 copies; jobs pend 50 ms and print for 500 ms.
+    pub fn new(name: &str) -> Self {
+        let id = DeviceId::mock(name);
+        let info = DeviceInfo::new(
+            id.clone(),
+            DeviceKind::Printer,
+            format!("Mock printer {name}"),
+        )
+        .with_vendor("buergerkoffer");
+        let caps = PrinterCapabilities {
+            formats: vec![
+                DocumentFormat::Pdf,
+                DocumentFormat::Jpeg,
+                DocumentFormat::PwgRaster,
+            ],
+            media_supported: vec!["iso_a4_210x297mm".into(), "na_letter_8.5x11in".into()],
+            media_ready: vec!["iso_a4_210x297mm".into()],
+            sides: vec![
+                Sides::OneSided,
+                Sides::TwoSidedLongEdge,
+                Sides::TwoSidedShortEdge,
+            ],
+            color: true,
+            max_copies: 99,
+            resolutions: vec![(300, 300), (600, 600)],
+        };
+        MockPrinter {
+            inner: Arc::new(Inner {
+                info,
+                state: Mutex::new(State {
+                    reasons: Vec::new(),
+                    caps,
+                    jobs: BTreeMap::new(),
+                    next_id: 1,
+                    pending_time: Duration::from_millis(50),
+                    processing_time: Duration::from_millis(500),
+                    last: None,
+                    gone: false,
+                    accepting: true,
+                    fail_next_print: None,
+                }),
+                script: Mutex::new(Script::new(id.to_string())),
+            }),
+        }
+    }
+
+    /// Accepts only these formats; others are refused with [`ErrorKind::Unsupported`] naming
+    /// the accepted ones.
+    #[must_use]
+    pub fn with_formats(self, formats: Vec<DocumentFormat>) -> Self {
+        lock(&self.inner.state).caps.formats = formats;
+        self
+    }
+
+    /// Sets how long jobs stay pending and processing (tokio time).
+    #[must_use]
+    pub fn with_durations(self, pending: Duration, processing: Duration) -> Self {
+        {
+            let mut s = lock(&self.inner.state);
+            s.pending_time = pending;
+            s.processing_time = processing;
+        }
+        self
+    }
+
+    fn update(&self, f: impl FnOnce(&mut State)) {
+        let mut s = lock(&self.inner.state);
+        // Progress up to now happens under the old reasons.
+        s.advance();
+        f(&mut s);
+    }
+
+    /// Replaces the printer-state-reasons (e.g. `media-empty-error`).
+    pub fn set_reasons(&self, reasons: Vec<StateReason>) {
+        self.update(|s| s.reasons = reasons);
+    }
+
+    /// Adds one state reason.
+    pub fn add_reason(&self, reason: StateReason) {
+        self.update(|s| s.reasons.push(reason));
+    }
+
+    /// Clears all state reasons: held and stopped jobs resume.
+    pub fn clear_reasons(&self) {
+        self.update(|s| s.reasons.clear());
+    }
+
+    /// Unplugs (`true`) or re-plugs the printer: while unplugged every call fails with
+    /// [`ErrorKind::DeviceGone`].
+    pub fn set_gone(&self, gone: bool) {
+        self.update(|s| s.gone = gone);
+    }
+
+    /// Whether the printer accepts jobs; when not, `print` fails with [`ErrorKind::Busy`].
+    pub fn set_accepting(&self, accepting: bool) {
+        self.update(|s| s.accepting = accepting);
+    }
+
+    /// The next `print` fails with `kind` before a job is created.
+    pub fn fail_next_print(&self, kind: ErrorKind) {
+        self.update(|s| s.fail_next_print = Some(kind));
+    }
+
+    /// Every document received so far, in job order.
+    pub fn documents(&self) -> Vec<PrintedDocument> {
+        lock(&self.inner.state)
+            .jobs
+            .values()
+            .map(|j| j.record.clone())
+            .collect()
+    }
+
+    /// Expects prints of these (format, options), in order. Call [`done`](Self::done) at the
+    /// end; a print that differs is refused with [`ErrorKind::InvalidInput`].
+    pub fn expect_prints(&self, prints: impl IntoIterator<Item = (DocumentFormat, PrintOptions)>) {
+        lock(&self.inner.script).expect(prints);
+    }
+
+    /// Checks the expectations.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] describing each unexpected or differing print and each
+    /// expectation left unused.
+    pub fn done(&self) -> Result<()> {
+        lock(&self.inner.script).done(|(f, o)| format!("print {f} with {o:?}"))
+    }
+
+    fn id(&self) -> String {
+        self.inner.info.id.to_string()
+    }
+
+    fn checked(&self, op: &'static str) -> Result<std::sync::MutexGuard<'_, State>> {
+        let mut s = lock(&self.inner.state);
+        s.advance();
+        if s.gone {
+            return Err(Error::new(ErrorKind::DeviceGone, self.id(), op));
+        }
+        Ok(s)
+    }
+
+    fn check_options(&self, caps: &PrinterCapabilities, o: &PrintOptions) -> Result<()> {
+        let bad = |what: String| {
+            Error::new(ErrorKind::InvalidInput, self.id(), "print").with_detail(what)
+        };
+        if o.copies == 0 || o.copies > caps.max_copies {
+            return Err(bad(format!(
+                "{} copies, expected 1..={}",
+                o.copies, caps.max_copies
+            )));
+        }
+        if !caps.sides.contains(&o.sides) {
+            return Err(bad(format!("sides {} not supported", o.sides.keyword())));
+        }
+        if let Some(m) = &o.media {
+            if !caps.media_supported.contains(m) {
+                return Err(bad(format!("media {m} not supported")));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Printer for MockPrinter {
+    fn info(&self) -> &DeviceInfo {
+        &self.inner.info
+    }
+
+    async fn capabilities(&self) -> Result<PrinterCapabilities> {
+        Ok(self.checked("read capabilities")?.caps.clone())
+    }
+
+    async fn status(&self) -> Result<PrinterStatus> {
+        let s = self.checked("read status")?;
+        let state = if s.blocking().is_some() {
+            PrinterState::Stopped
+        } else if s.jobs.values().any(|j| j.state == JobState::Processing) {
+            PrinterState::Processing
+        } else {
+            PrinterState::Idle
+        };
+        Ok(PrinterStatus::new(state, s.reasons.clone()))
+    }
+
+    async fn print(&self, document: Document, options: &PrintOptions) -> Result<JobId> {
+        let id = self.id();
+        {
+            let mut script = lock(&self.inner.script);
+            if script.is_armed() {
+                let what = || format!("print {} with {options:?}", document.format);
+                match script.next(what) {
+                    Some((f, o)) if f == document.format && &o == options => {}
+                    Some((f, o)) => {
+                        script.problem(format!("{}, expected print {f} with {o:?}", what()));
+                        return Err(Error::new(ErrorKind::InvalidInput, id, "print")
+                            .with_detail("print differs from the expected one"));
+                    }
+                    None => {
+                        return Err(Error::new(ErrorKind::InvalidInput, id, "print")
+                            .with_detail("unexpected print"))
+                    }
+                }
+            }
+        }
+        let caps = {
+            let mut s = self.checked("print")?;
+            if let Some(kind) = s.fail_next_print.take() {
+                return Err(Error::new(kind, id, "print").with_detail("injected failure"));
+            }
+            if !s.accepting {
+                return Err(Error::new(ErrorKind::Busy, id, "print")
+                    .with_detail("the printer is not accepting jobs"));
+            }
+            s.caps.clone()
+        };
+        if !caps.accepts(&document.format) {
+            let accepted: Vec<&str> = caps.formats.iter().map(DocumentFormat::mime).collect();
+            return Err(
+                Error::new(ErrorKind::Unsupported, id, "print").with_detail(format!(
+                    "{} is not accepted; the printer accepts {}",
+                    document.format,
+                    accepted.join(", ")
+                )),
+            );
+        }
+        self.check_options(&caps, options)?;
+        let format = document.format.clone();
+        let name = document.name.clone();
+        let data = match document.body {
+            DocumentBody::Page(p) => match p.data {
+                PageData::Raw { pixels, .. } => pixels,
+                PageData::Jpeg { data, .. } => data,
+            },
+            body => Document { body, ..document }.read_all(&id).await?,
+        };
+        let mut s = self.checked("print")?;
+        let n = s.next_id;
+        s.next_id += 1;
+        let job = JobId(n);
+        let left = s.pending_time;
+        tracing::debug!(device = %id, %job, bytes = data.len(), %format, "mock print");
+        s.jobs.insert(
+            n,
+            Job {
+                record: PrintedDocument {
+                    job,
+                    format,
+                    name,
+                    options: options.clone(),
+                    data,
+                },
+                state: JobState::Pending,
+                left,
+            },
+        );
+        Ok(job)
+    }
+
+    async fn job(&self, job: JobId) -> Result<JobStatus> {
+        let s = self.checked("get job")?;
+        let j = s
+            .jobs
+            .get(&job.0)
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, self.id(), format!("get {job}")))?;
+        let mut st = JobStatus::new(job, j.state);
+        if !j.state.is_terminal() {
+            if let Some(r) = s.blocking() {
+                st.reasons.push("printer-stopped".into());
+                st.reasons.push(r.keyword());
+            }
+        }
+        Ok(st)
+    }
+
+    async fn cancel(&self, job: JobId) -> Result<()> {
+        let mut s = self.checked("cancel job")?;
+        let id = self.id();
+        let j = s
+            .jobs
+            .get_mut(&job.0)
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, id.clone(), format!("cancel {job}")))?;
+        if j.state.is_terminal() {
+            return Err(
+                Error::new(ErrorKind::InvalidInput, id, format!("cancel {job}"))
+                    .with_detail(format!("the job has already ended ({:?})", j.state)),
+            );
+        }
+        j.state = JobState::Canceled;
+        Ok(())
+    }
+}

@@ -31,7 +31,7 @@ fn page(format: PixelFormat, w: u32, h: u32, dpi: u32) -> Page {
                         180 + ((x + y) % 60) as u8
                     };
                     let n = format.channels() as usize * (format.bits_per_sample() / 8) as usize;
-                    px.extend(std::iter::repeat_n(v, n));
+                    px.resize(px.len() + n, v);
                 }
             }
         }

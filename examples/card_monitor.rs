@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use buergerkoffer::card::ReaderEvent;
-use buergerkoffer::mock::{MockCard, MockKit, MOCK_CARD_ATR};
+use buergerkoffer::mock::{MockCard, MockKit};
 use buergerkoffer::{DeviceId, Kit};
 use futures_util::StreamExt;
 
@@ -33,11 +33,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tokio::spawn(async move {
             for _ in 0..2 {
                 tokio::time::sleep(Duration::from_millis(300)).await;
-                handle.remove();
+                handle.remove_card();
                 tokio::time::sleep(Duration::from_millis(300)).await;
-                if let Ok(atr) = MOCK_CARD_ATR.parse() {
-                    handle.insert(MockCard::new(atr));
-                }
+                handle.insert(MockCard::eid());
             }
             tokio::time::sleep(Duration::from_millis(300)).await;
             handle.unplug();

@@ -1,94 +1,195 @@
-//! Every mock-scanner fault through the public `Scanner` trait (as `dyn Scanner`, opened via
-//! a `Kit`), with the exact error kind and the pages delivered before it.
+//! MockScanner and FolderScanner through `dyn Scanner`: every injected fault with its exact
+//! error kind and the pages delivered before it, feeder behaviour, paused-clock delays and
+//! hangs, busy and cancel-on-drop, expectations; and the PNM / JPEG parsers on valid,
+//! truncated and corrupted input.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use buergerkoffer::mock::{FolderScanner, MockKit, MockScanner, ScanFault};
-use buergerkoffer::scan::{pnm, ColorMode, PageData, PixelFormat, ScanArea, ScanRequest, Source};
-use buergerkoffer::{DeviceId, ErrorKind, Kit, Scanner};
+use buergerkoffer::mock::{render_page, FolderScanner, MockScanner};
+use buergerkoffer::scan::{
+    jpeg, pnm, ColorMode, PageData, PixelFormat, Resolutions, ScanArea, ScanCapabilities,
+    ScanRequest, Source,
+};
+use buergerkoffer::{ErrorKind, Scanner};
 
-static_assertions::assert_impl_all!(MockScanner: Send, Sync, Clone);
-static_assertions::assert_impl_all!(FolderScanner: Send, Sync);
+static_assertions::assert_impl_all!(MockScanner: Send, Sync, Clone, std::fmt::Debug);
+static_assertions::assert_impl_all!(FolderScanner: Send, Sync, Clone, std::fmt::Debug);
 
 fn adf(dpi: u32) -> ScanRequest {
     ScanRequest::new().resolution(dpi).source(Source::Adf)
 }
 
-/// Scans until the stream ends; returns delivered page indexes and the error, if any.
-async fn drain(
-    scanner: &dyn Scanner,
-    req: &ScanRequest,
-) -> (Vec<u32>, Option<buergerkoffer::Error>) {
-    let mut pages = scanner.scan(req).await.expect("job starts");
-    let mut got = Vec::new();
-    while let Some(p) = pages.next_page().await {
-        match p {
-            Ok(p) => got.push(p.index),
-            Err(e) => return (got, Some(e)),
-        }
-    }
-    (got, None)
+fn boxed(s: &MockScanner) -> Box<dyn Scanner> {
+    Box::new(s.clone())
 }
 
 #[tokio::test]
-async fn each_fault_kind_keeps_earlier_pages() {
+async fn feeder_runs_empty_and_the_stream_ends_normally() {
+    let mock = MockScanner::new("s").with_adf_pages(3);
+    let scanner = boxed(&mock);
+    let mut pages = scanner.scan(&adf(50)).await.unwrap();
+    let (w, h) = ScanArea::A4.pixels(50);
+    for i in 0..3 {
+        let p = pages.next_page().await.unwrap().unwrap();
+        assert_eq!(p.index, i);
+        assert_eq!((p.width, p.height, p.dpi), (w, h, (50, 50)));
+        match &p.data {
+            PageData::Raw { format, pixels } => {
+                assert_eq!(*format, PixelFormat::Rgb8);
+                assert_eq!(pixels.len(), w as usize * h as usize * 3);
+            }
+            other => panic!("unexpected page data {other:?}"),
+        }
+    }
+    assert!(pages.next_page().await.is_none());
+    drop(pages);
+    assert_eq!(mock.jobs_completed(), 1);
+    assert_eq!(mock.jobs_cancelled(), 0);
+    assert_eq!(mock.pages_delivered(), 3);
+    assert!(!mock.is_busy());
+}
+
+#[tokio::test]
+async fn empty_feeder_is_no_documents_at_page_one() {
+    let mock = MockScanner::new("s").with_adf_pages(0);
+    let mut pages = boxed(&mock).scan(&adf(50)).await.unwrap();
+    let e = pages.next_page().await.unwrap().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NoDocuments);
+    assert_eq!(e.pages(), Some(0));
+    assert!(e.to_string().contains("mock:s"), "{e}");
+    assert!(pages.next_page().await.is_none());
+    // The flatbed does not need the feeder.
+    let flat = boxed(&mock)
+        .scan(&ScanRequest::new().resolution(50))
+        .await
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    assert_eq!(flat.len(), 1);
+}
+
+#[tokio::test]
+async fn every_fault_keeps_the_pages_before_it() {
     for kind in [
         ErrorKind::PaperJam,
         ErrorKind::CoverOpen,
         ErrorKind::Io,
         ErrorKind::DeviceGone,
-        ErrorKind::Busy,
+        ErrorKind::Backend,
+        ErrorKind::Timeout,
     ] {
-        let mock = MockScanner::new("s").feeder(10).fail_at(4, kind);
-        let (pages, err) = drain(&mock, &adf(50)).await;
-        assert_eq!(pages, vec![0, 1, 2], "{kind:?}");
-        let err = err.expect("the fault fired");
-        assert_eq!(err.kind(), kind);
-        assert_eq!(err.pages(), Some(3));
-        assert!(err.to_string().contains("mock:s"), "{err}");
-        assert!(err.to_string().contains("page 4"), "{err}");
-        mock.done().expect("fault used up");
-        assert!(!mock.is_busy());
-        // The jam was one-shot: the next job scans the rest of the feeder.
-        let (rest, err) = drain(&mock, &adf(50)).await;
-        assert!(err.is_none());
-        assert_eq!(rest.len(), 7, "{kind:?}: 10 sheets, 3 used");
+        for at in [1u32, 3] {
+            let mock = MockScanner::new("s").with_adf_pages(5);
+            mock.fail_at(at, kind);
+            let scanner = boxed(&mock);
+            let mut pages = scanner.scan(&adf(50)).await.unwrap();
+            for i in 0..at - 1 {
+                let p = pages.next_page().await.unwrap().unwrap();
+                assert_eq!(p.index, i);
+            }
+            let e = pages.next_page().await.unwrap().unwrap_err();
+            assert_eq!(e.kind(), kind);
+            assert_eq!(e.pages(), Some(at as usize - 1));
+            assert!(e.to_string().contains(&format!("scan page {at}")), "{e}");
+            assert!(pages.next_page().await.is_none(), "nothing after the error");
+            drop(pages);
+            assert_eq!(mock.jobs_failed(), 1);
+            assert!(!mock.is_busy());
+            // Persistent: the next job fails again.
+            let again = scanner.scan(&adf(50)).await.unwrap().collect_all().await;
+            assert_eq!(again.unwrap_err().kind(), kind);
+        }
     }
 }
 
 #[tokio::test]
-async fn adf_runs_empty_normally_and_empty_feeder_is_no_documents() {
-    let mock = MockScanner::new("s").feeder(10);
-    let (pages, err) = drain(&mock, &adf(50)).await;
-    assert_eq!(pages.len(), 10);
-    assert!(err.is_none());
-    let (pages, err) = drain(&mock, &adf(50)).await;
-    assert!(pages.is_empty());
-    assert_eq!(err.unwrap().kind(), ErrorKind::NoDocuments);
+async fn a_one_shot_jam_clears_for_the_retry() {
+    let mock = MockScanner::new("s").with_adf_pages(4);
+    mock.fail_once_at(2, ErrorKind::PaperJam);
+    let scanner = boxed(&mock);
+    let first = scanner.scan(&adf(50)).await.unwrap().collect_all().await;
+    assert_eq!(first.unwrap_err().kind(), ErrorKind::PaperJam);
+    let retry = scanner.scan(&adf(50)).await.unwrap().collect_all().await;
+    assert_eq!(retry.unwrap().len(), 4);
+    mock.fail_at(1, ErrorKind::CoverOpen);
+    mock.clear_faults();
+    assert_eq!(
+        scanner
+            .scan(&adf(50))
+            .await
+            .unwrap()
+            .collect_all()
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
 }
 
 #[tokio::test]
-async fn duplex_gives_two_pages_per_sheet_and_flatbed_one() {
-    let mock = MockScanner::new("s").feeder(3);
-    let (pages, _) = drain(&mock, &adf(50).source(Source::AdfDuplex)).await;
-    assert_eq!(pages.len(), 6);
-    assert_eq!(mock.feeder_sheets(), Some(0));
-    let (pages, _) = drain(&mock, &ScanRequest::new().resolution(50)).await;
-    assert_eq!(pages.len(), 1);
+async fn duplex_max_pages_and_flatbed_counts() {
+    let mock = MockScanner::new("s").with_adf_pages(3);
+    let s = boxed(&mock);
+    let duplex = ScanRequest::new().resolution(50).source(Source::AdfDuplex);
+    assert_eq!(
+        s.scan(&duplex)
+            .await
+            .unwrap()
+            .collect_all()
+            .await
+            .unwrap()
+            .len(),
+        6
+    );
+    let limited = adf(50).max_pages(2);
+    assert_eq!(
+        s.scan(&limited)
+            .await
+            .unwrap()
+            .collect_all()
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let flat = ScanRequest::new().resolution(50).max_pages(9);
+    assert_eq!(
+        s.scan(&flat)
+            .await
+            .unwrap()
+            .collect_all()
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
-async fn every_pixel_format_has_the_right_size() {
+async fn pixel_format_and_size_follow_the_request() {
     let mock = MockScanner::new("s");
-    for (mode, depth, format) in [
+    let s = boxed(&mock);
+    let area = ScanArea {
+        x_mm: 0.0,
+        y_mm: 0.0,
+        width_mm: 100.0,
+        height_mm: 50.8,
+    };
+    for (mode, depth, want) in [
         (ColorMode::Lineart, 1, PixelFormat::Bw1),
         (ColorMode::Gray, 8, PixelFormat::Gray8),
         (ColorMode::Gray, 16, PixelFormat::Gray16),
         (ColorMode::Color, 8, PixelFormat::Rgb8),
         (ColorMode::Color, 16, PixelFormat::Rgb16),
     ] {
-        let req = ScanRequest::new().resolution(100).mode(mode).depth(depth);
-        let page = mock
+        let req = ScanRequest::new()
+            .resolution(100)
+            .mode(mode)
+            .depth(depth)
+            .area(area);
+        let p = s
             .scan(&req)
             .await
             .unwrap()
@@ -96,203 +197,520 @@ async fn every_pixel_format_has_the_right_size() {
             .await
             .unwrap()
             .remove(0);
-        let (w, h) = ScanArea::A4.pixels(100);
-        assert_eq!((page.width, page.height, page.dpi), (w, h, (100, 100)));
-        match &page.data {
-            PageData::Raw { format: f, pixels } => {
-                assert_eq!(*f, format);
-                assert_eq!(pixels.len(), format.row_bytes(w) * h as usize);
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-        let (mm_w, mm_h) = page.size_mm();
-        assert!((mm_w - 210.0).abs() < 0.5 && (mm_h - 297.0).abs() < 0.5);
+        assert_eq!((p.width, p.height), (394, 200));
+        let PageData::Raw { format, pixels } = &p.data else {
+            panic!("raw page expected")
+        };
+        assert_eq!(*format, want);
+        assert_eq!(pixels.len(), want.row_bytes(394) * 200);
+        let mut seen = [false; 256];
+        pixels.iter().for_each(|&b| seen[b as usize] = true);
+        assert!(
+            seen.iter().filter(|&&x| x).count() > 8,
+            "{want:?} looks flat"
+        );
     }
-}
-
-#[tokio::test(start_paused = true)]
-async fn delays_use_tokio_time_and_hangs_hit_the_callers_timeout() {
-    let mock = MockScanner::new("s")
-        .feeder(3)
-        .page_delay(Duration::from_secs(2))
-        .hang_at(2);
-    let mut pages = mock.scan(&adf(50)).await.unwrap();
-    let t0 = tokio::time::Instant::now();
-    assert!(pages.next_page().await.unwrap().is_ok());
-    assert_eq!(t0.elapsed(), Duration::from_secs(2));
-    let r = tokio::time::timeout(Duration::from_secs(60), pages.next_page()).await;
-    assert!(r.is_err(), "page 2 hangs until the caller gives up");
-    drop(pages);
-    assert_eq!(mock.stats().jobs_cancelled, 1);
-    assert!(!mock.is_busy());
+    // Content is shared between pages, not re-rendered.
+    let pages = s.scan(&adf(50)).await.unwrap().collect_all().await.unwrap();
+    let ptr = |p: &buergerkoffer::scan::Page| match &p.data {
+        PageData::Raw { pixels, .. } => pixels.as_ptr(),
+        _ => std::ptr::null(),
+    };
+    assert_eq!(ptr(&pages[0]), ptr(&pages[9]));
 }
 
 #[tokio::test]
-async fn second_job_is_busy_and_drop_cancels() {
-    let mock = MockScanner::new("s").feeder(5);
-    let mut first = mock.scan(&adf(50)).await.unwrap();
-    first.next_page().await.unwrap().unwrap();
-    let err = mock.scan(&adf(50)).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Busy);
-    drop(first);
-    let s = mock.stats();
-    assert_eq!(
-        (s.jobs_started, s.jobs_cancelled, s.pages_delivered),
-        (1, 1, 1)
-    );
-    assert!(mock.scan(&adf(50)).await.is_ok());
-}
-
-#[tokio::test]
-async fn unplugged_scanner_is_gone_mid_job() {
-    let kit = MockKit::standard();
-    let scanner = Kit::new()
-        .with_provider(kit.clone())
-        .open_scanner(&DeviceId::mock("scanner"))
-        .await
-        .unwrap();
-    let mut pages = scanner.scan(&adf(50)).await.unwrap();
-    pages.next_page().await.unwrap().unwrap();
-    assert!(kit.unplug(&DeviceId::mock("scanner")));
-    let err = pages.next_page().await.unwrap().unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::DeviceGone);
-    assert_eq!(err.pages(), Some(1));
-    assert_eq!(
-        scanner.capabilities().await.unwrap_err().kind(),
-        ErrorKind::DeviceGone
-    );
-}
-
-#[tokio::test]
-async fn bad_requests_are_rejected_before_scanning() {
+async fn bad_requests_are_refused_before_a_job_starts() {
     let mock = MockScanner::new("s");
-    let e = mock
-        .scan(&ScanRequest::new().resolution(123))
+    let s = boxed(&mock);
+    let e = s
+        .scan(&ScanRequest::new().resolution(1200))
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unsupported);
-    let e = mock
+    let e = s
         .scan(&ScanRequest::new().mode(ColorMode::Lineart).depth(8))
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
-    let big = ScanArea {
+    let huge = ScanArea {
         width_mm: 400.0,
         ..ScanArea::A4
     };
-    let e = mock.scan(&ScanRequest::new().area(big)).await.unwrap_err();
+    let e = s.scan(&ScanRequest::new().area(huge)).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
-    assert_eq!(mock.stats().jobs_started, 0);
-}
-
-#[tokio::test]
-async fn expectations_report_differences() {
-    let mock = MockScanner::new("s")
-        .expect_scan(adf(50))
-        .expect_scan(adf(75));
-    assert!(mock.scan(&adf(50)).await.is_ok());
-    // Wrong request: returned as an error, and reported by done().
-    let e = mock.scan(&adf(100)).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::InvalidInput);
-    let report = mock.done().unwrap_err().to_string();
-    assert!(report.contains("resolution: 75"), "{report}");
-
-    let unused = MockScanner::new("u").expect_scan(adf(50));
-    let report = unused.done().unwrap_err().to_string();
-    assert!(report.contains("never happened"), "{report}");
-
-    let fault = MockScanner::new("f").fail_at(3, ErrorKind::PaperJam);
-    assert!(fault
-        .done()
-        .unwrap_err()
-        .to_string()
-        .contains("never fired"));
-}
-
-#[test]
-#[should_panic(expected = "dropped without done()")]
-fn dropping_a_mock_with_expectations_without_done_fails_the_test() {
-    let _mock = MockScanner::new("s").expect_scan(adf(50));
-}
-
-#[tokio::test]
-async fn run_time_injection_reaches_the_device_the_code_opened() {
-    let kit = MockKit::standard();
-    let handle = kit.scanner("scanner").unwrap();
-    let opened = Kit::new()
-        .with_provider(kit)
-        .open_scanner(&DeviceId::mock("scanner"))
-        .await
-        .unwrap();
-    handle.inject(2, ScanFault::Fail(ErrorKind::CoverOpen));
-    let (pages, err) = drain(opened.as_ref(), &adf(50)).await;
-    assert_eq!(pages, vec![0]);
-    assert_eq!(err.unwrap().kind(), ErrorKind::CoverOpen);
-}
-
-#[tokio::test]
-async fn folder_scanner_replays_pnm_and_jpeg_and_reports_a_corrupt_file() {
-    let dir = tempdir();
-    let gray: Vec<u8> = (0..20 * 10).map(|i| i as u8).collect();
-    let mut f = Vec::new();
-    pnm::write(&mut f, PixelFormat::Gray8, 20, 10, &gray).unwrap();
-    std::fs::write(dir.join("01.pgm"), &f).unwrap();
-    std::fs::write(dir.join("02.jpg"), minimal_jpeg(40, 30)).unwrap();
-    std::fs::write(dir.join("notes.txt"), b"ignored").unwrap();
-    std::fs::write(dir.join("03.ppm"), b"P6\n10 10\n255\n\x00\x01").unwrap();
-    std::fs::write(dir.join("04.pgm"), &f).unwrap();
-
-    let scanner = FolderScanner::new(&dir);
-    assert_eq!(scanner.files().unwrap().len(), 4);
-    let mut pages = scanner
+    let flatbed_only = MockScanner::new("f").with_capabilities(ScanCapabilities::new(
+        Resolutions::List(vec![150, 300]),
+        vec![ColorMode::Gray],
+        vec![8],
+        vec![Source::Flatbed],
+        (216.0, 297.0),
+    ));
+    let f = boxed(&flatbed_only);
+    assert_eq!(
+        f.capabilities().await.unwrap().sources,
+        vec![Source::Flatbed]
+    );
+    let e = f.scan(&adf(150).mode(ColorMode::Gray)).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported);
+    let e = f
         .scan(&ScanRequest::new().resolution(200))
         .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported);
+    assert_eq!(mock.jobs_started() + flatbed_only.jobs_started(), 0);
+}
+
+#[tokio::test]
+async fn injected_start_failure_and_unplug() {
+    let mock = MockScanner::new("s").with_adf_pages(5);
+    let s = boxed(&mock);
+    mock.fail_next_scan(ErrorKind::Busy);
+    assert_eq!(s.scan(&adf(50)).await.unwrap_err().kind(), ErrorKind::Busy);
+    // One-shot.
+    let mut pages = s.scan(&adf(50)).await.unwrap();
+    assert!(pages.next_page().await.unwrap().is_ok());
+    mock.set_gone(true);
+    let e = pages.next_page().await.unwrap().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::DeviceGone);
+    assert_eq!(e.pages(), Some(1));
+    drop(pages);
+    assert_eq!(
+        s.scan(&adf(50)).await.unwrap_err().kind(),
+        ErrorKind::DeviceGone
+    );
+    assert_eq!(
+        s.capabilities().await.unwrap_err().kind(),
+        ErrorKind::DeviceGone
+    );
+    mock.set_gone(false);
+    assert!(s.capabilities().await.is_ok());
+}
+
+#[tokio::test]
+async fn second_job_is_busy_and_dropping_the_stream_cancels() {
+    let mock = MockScanner::new("s").with_adf_pages(5);
+    let s = boxed(&mock);
+    let mut pages = s.scan(&adf(50)).await.unwrap();
+    assert!(pages.next_page().await.unwrap().is_ok());
+    assert!(mock.is_busy());
+    let e = s.scan(&adf(50)).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Busy);
+    drop(pages);
+    assert!(!mock.is_busy());
+    assert_eq!(mock.jobs_cancelled(), 1);
+    assert_eq!(mock.pages_delivered(), 1);
+    // A finished job's stream kept alive does not block the next job.
+    let mut done = s.scan(&adf(50).max_pages(1)).await.unwrap();
+    assert!(done.next_page().await.unwrap().is_ok());
+    assert!(done.next_page().await.is_none());
+    let next = s.scan(&adf(50).max_pages(1)).await.unwrap();
+    assert!(mock.is_busy());
+    drop(done);
+    assert!(
+        mock.is_busy(),
+        "dropping an ended job must not release a running one"
+    );
+    drop(next);
+    assert!(!mock.is_busy());
+}
+
+#[tokio::test(start_paused = true)]
+async fn page_delay_runs_on_tokio_time() {
+    let mock = MockScanner::new("s")
+        .with_adf_pages(2)
+        .with_page_delay(Duration::from_secs(2));
+    let s = boxed(&mock);
+    let mut pages = s.scan(&adf(50)).await.unwrap();
+    let start = tokio::time::Instant::now();
+    let early = tokio::time::timeout(Duration::from_secs(1), pages.next_page()).await;
+    assert!(early.is_err(), "the page must not arrive before its delay");
+    let p = pages.next_page().await.unwrap().unwrap();
+    assert_eq!(p.index, 0);
+    assert_eq!(start.elapsed(), Duration::from_secs(2));
+    assert!(pages.next_page().await.unwrap().is_ok());
+    assert_eq!(start.elapsed(), Duration::from_secs(4));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hanging_page_needs_the_callers_timeout() {
+    let mock = MockScanner::new("s").with_adf_pages(5);
+    mock.hang_at(2);
+    let s = boxed(&mock);
+    let mut pages = s.scan(&adf(50)).await.unwrap();
+    assert!(pages.next_page().await.unwrap().is_ok());
+    let r = tokio::time::timeout(Duration::from_secs(3600), pages.next_page()).await;
+    assert!(r.is_err(), "page 2 must hang");
+    assert!(mock.is_busy());
+    drop(pages);
+    assert!(!mock.is_busy());
+    assert_eq!(mock.jobs_cancelled(), 1);
+}
+
+#[tokio::test]
+async fn expectations_report_differences_and_unused_requests() {
+    let mock = MockScanner::new("s");
+    let s = boxed(&mock);
+    mock.expect_scans([adf(50), adf(75)]);
+    assert!(s.scan(&adf(50)).await.unwrap().collect_all().await.is_ok());
+    // Wrong request: refused and reported.
+    let e = s.scan(&adf(100)).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    let e = mock.done().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("resolution: 100"), "{e}");
+
+    mock.expect_scans([adf(50), adf(75)]);
+    assert!(s.scan(&adf(50)).await.is_ok());
+    let e = mock.done().unwrap_err();
+    assert!(e.to_string().contains("never made"), "{e}");
+
+    mock.expect_scans([adf(50)]);
+    assert!(s.scan(&adf(50)).await.is_ok());
+    assert_eq!(
+        s.scan(&adf(50)).await.unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+    let e = mock.done().unwrap_err();
+    assert!(e.to_string().contains("unexpected scan"), "{e}");
+
+    mock.expect_scans([adf(50)]);
+    assert!(s.scan(&adf(50)).await.is_ok());
+    mock.done().unwrap();
+}
+
+#[tokio::test]
+#[should_panic(expected = "without done()")]
+async fn a_mock_with_expectations_dropped_without_done_panics() {
+    let mock = MockScanner::new("s");
+    mock.expect_scans([adf(50)]);
+    drop(mock);
+}
+
+#[tokio::test]
+async fn a_free_running_mock_never_panics_on_drop() {
+    let mock = MockScanner::new("s");
+    let _ = boxed(&mock)
+        .scan(&adf(50))
+        .await
+        .unwrap()
+        .collect_all()
+        .await;
+    drop(mock);
+}
+
+// ---------------------------------------------------------------- FolderScanner
+
+/// A temporary folder removed on drop (also when the test fails).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!(
+            "buergerkoffer-{tag}-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[tokio::test]
+async fn folder_scanner_replays_pnm_and_jpeg_in_name_order() {
+    let dir = TempDir::new("folder");
+    let gray = render_page(PixelFormat::Gray8, 40, 30, 50);
+    std::fs::write(
+        dir.0.join("01.pgm"),
+        pnm::encode(PixelFormat::Gray8, 40, 30, &gray).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.0.join("02.JPG"), COLOR_JPEG).unwrap();
+    std::fs::write(dir.0.join("03.txt"), b"not an image").unwrap();
+    let bw = render_page(PixelFormat::Bw1, 17, 5, 50);
+    std::fs::write(
+        dir.0.join("04.pbm"),
+        pnm::encode(PixelFormat::Bw1, 17, 5, &bw).unwrap(),
+    )
+    .unwrap();
+
+    let scanner: Box<dyn Scanner> = Box::new(FolderScanner::new("folder", &dir.0));
+    let req = ScanRequest::new().resolution(150);
+    let pages = scanner
+        .scan(&req)
+        .await
+        .unwrap()
+        .collect_all()
+        .await
         .unwrap();
-    let p1 = pages.next_page().await.unwrap().unwrap();
-    assert_eq!((p1.width, p1.height, p1.dpi), (20, 10, (200, 200)));
-    assert!(matches!(&p1.data, PageData::Raw { pixels, .. } if pixels[..] == gray[..]));
-    let p2 = pages.next_page().await.unwrap().unwrap();
-    assert_eq!((p2.width, p2.height, p2.dpi), (40, 30, (300, 300)));
-    assert!(matches!(p2.data, PageData::Jpeg { channels: 3, .. }));
-    let err = pages.next_page().await.unwrap().unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Protocol);
-    assert!(err.to_string().contains("03.ppm"), "{err}");
-    assert_eq!(err.pages(), Some(2));
+    assert_eq!(pages.len(), 3);
+    assert_eq!(
+        (pages[0].width, pages[0].height, pages[0].dpi),
+        (40, 30, (150, 150))
+    );
+    assert_eq!(
+        pages[0].data,
+        PageData::Raw {
+            format: PixelFormat::Gray8,
+            pixels: gray
+        }
+    );
+    assert_eq!(
+        (pages[1].width, pages[1].height, pages[1].dpi),
+        (16, 8, (200, 200))
+    );
+    match &pages[1].data {
+        PageData::Jpeg { channels, data } => {
+            assert_eq!(*channels, 3);
+            assert_eq!(data.as_ref(), COLOR_JPEG, "JPEG passes through untouched");
+        }
+        other => panic!("JPEG page expected, got {other:?}"),
+    }
+    assert_eq!(pages[2].index, 2);
+    assert_eq!(
+        pages[2].data,
+        PageData::Raw {
+            format: PixelFormat::Bw1,
+            pixels: bw
+        }
+    );
+    let two = scanner
+        .scan(&req.clone().max_pages(2))
+        .await
+        .unwrap()
+        .collect_all()
+        .await;
+    assert_eq!(two.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn folder_scanner_names_the_corrupt_file_and_keeps_earlier_pages() {
+    let dir = TempDir::new("corrupt");
+    let px = render_page(PixelFormat::Rgb8, 10, 10, 50);
+    let good = pnm::encode(PixelFormat::Rgb8, 10, 10, &px).unwrap();
+    std::fs::write(dir.0.join("a.ppm"), &good).unwrap();
+    std::fs::write(dir.0.join("b.ppm"), &good[..good.len() - 7]).unwrap();
+    std::fs::write(dir.0.join("c.ppm"), &good).unwrap();
+    let scanner: Box<dyn Scanner> = Box::new(FolderScanner::new("folder", &dir.0));
+    let mut pages = scanner.scan(&ScanRequest::new()).await.unwrap();
+    assert!(pages.next_page().await.unwrap().is_ok());
+    let e = pages.next_page().await.unwrap().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Protocol);
+    assert_eq!(e.pages(), Some(1));
+    assert!(e.to_string().contains("b.ppm"), "{e}");
     assert!(pages.next_page().await.is_none());
 
-    let empty = tempdir();
-    let e = FolderScanner::new(&empty)
+    std::fs::write(dir.0.join("b.ppm"), b"\xff\xd8garbage").unwrap();
+    std::fs::rename(dir.0.join("b.ppm"), dir.0.join("b.jpeg")).unwrap();
+    let e = scanner
         .scan(&ScanRequest::new())
+        .await
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Protocol);
+    assert!(e.to_string().contains("b.jpeg"), "{e}");
+}
+
+#[tokio::test]
+async fn folder_scanner_empty_missing_and_gone() {
+    let dir = TempDir::new("empty");
+    std::fs::write(dir.0.join("notes.txt"), b"x").unwrap();
+    let fs = FolderScanner::new("folder", &dir.0);
+    let scanner: Box<dyn Scanner> = Box::new(fs.clone());
+    let e = scanner
+        .scan(&ScanRequest::new())
+        .await
+        .unwrap()
+        .collect_all()
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NoDocuments);
-    let e = FolderScanner::new(empty.join("missing"))
-        .scan(&ScanRequest::new())
-        .await
-        .unwrap_err();
+    let missing: Box<dyn Scanner> = Box::new(FolderScanner::new("m", dir.0.join("nope")));
+    let e = missing.scan(&ScanRequest::new()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
+    fs.set_gone(true);
+    assert_eq!(
+        scanner.scan(&ScanRequest::new()).await.unwrap_err().kind(),
+        ErrorKind::DeviceGone
+    );
 }
 
-fn tempdir() -> std::path::PathBuf {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "bk-mock-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+// ---------------------------------------------------------------- PNM
+
+#[test]
+fn pnm_round_trips_every_format() {
+    for f in [
+        PixelFormat::Bw1,
+        PixelFormat::Gray8,
+        PixelFormat::Gray16,
+        PixelFormat::Rgb8,
+        PixelFormat::Rgb16,
+    ] {
+        let (w, h) = (37, 11);
+        let px = render_page(f, w, h, 300);
+        let file = pnm::encode(f, w, h, &px).unwrap();
+        let img = pnm::decode(&file, "x").unwrap();
+        assert_eq!((img.width, img.height, img.format), (w, h, f));
+        assert_eq!(img.pixels, px);
+        let wide = matches!(f, PixelFormat::Gray16 | PixelFormat::Rgb16);
+        assert_eq!(
+            img.maxval,
+            if f == PixelFormat::Bw1 {
+                1
+            } else if wide {
+                65535
+            } else {
+                255
+            }
+        );
+        // Every truncation is a typed error, never a panic.
+        for cut in 0..file.len() {
+            let e = pnm::decode(&file[..cut], "cut.pnm").unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Protocol, "cut at {cut}");
+            assert!(e.to_string().contains("cut.pnm"));
+        }
+    }
+    assert_eq!(
+        pnm::encode(PixelFormat::Rgb8, 2, 2, &[0; 11])
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidInput
+    );
 }
 
-/// JFIF header at 300 dpi and a colour SOF0; enough for the header reader.
-fn minimal_jpeg(w: u16, h: u16) -> Vec<u8> {
-    let mut v = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 16];
-    v.extend_from_slice(b"JFIF\0\x01\x01\x01\x01\x2C\x01\x2C\0\0");
-    v.extend_from_slice(&[0xFF, 0xC0, 0, 17, 8]);
-    v.extend_from_slice(&h.to_be_bytes());
-    v.extend_from_slice(&w.to_be_bytes());
-    v.extend_from_slice(&[3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
-    v.extend_from_slice(&[0xFF, 0xD9]);
-    v
+#[test]
+fn pnm_rejects_malformed_headers() {
+    let cases: &[(&[u8], ErrorKind)] = &[
+        (b"", ErrorKind::Protocol),
+        (b"GIF89a", ErrorKind::Protocol),
+        (b"P2\n1 1\n255\n0\n", ErrorKind::Unsupported),
+        (b"P7\nWIDTH 1\n", ErrorKind::Unsupported),
+        (b"P5\n0 1\n255\n", ErrorKind::Protocol),
+        (b"P5\n1 1\n0\n\x00", ErrorKind::Protocol),
+        (b"P5\n1 1\n65536\n\x00\x00", ErrorKind::Protocol),
+        (b"P5\n1 1\n99999999999999\n", ErrorKind::Protocol),
+        (b"P5\n-1 1\n255\n\x00", ErrorKind::Protocol),
+        (b"P5\n1 1\n255x\x00", ErrorKind::Protocol),
+        (b"P6\n4000000 4000000\n255\n", ErrorKind::Protocol),
+        (b"P4\n1048576 1048576\n\x00", ErrorKind::Protocol),
+        (b"P5 # only a comment", ErrorKind::Protocol),
+    ];
+    for (data, kind) in cases {
+        let e = pnm::decode(data, "bad.pnm").unwrap_err();
+        assert_eq!(e.kind(), *kind, "{:?}", String::from_utf8_lossy(data));
+    }
 }
+
+// ---------------------------------------------------------------- JPEG
+
+#[test]
+fn jpeg_header_of_real_files() {
+    let c = jpeg::read_header(COLOR_JPEG, "c.jpg").unwrap();
+    assert_eq!((c.width, c.height, c.components, c.bits), (16, 8, 3, 8));
+    assert!(!c.progressive);
+    assert_eq!(c.density_dpi, Some((200, 200)));
+    let g = jpeg::read_header(GRAY_JPEG, "g.jpg").unwrap();
+    assert_eq!((g.width, g.height, g.components), (8, 8, 1));
+    assert!(g.progressive);
+    assert_eq!(g.density_dpi, Some((102, 102)), "40 dots/cm is 101.6 dpi");
+}
+
+/// Offset just past the frame header (SOF0 or SOF2) of a file.
+fn sof_end(data: &[u8]) -> usize {
+    let i = data
+        .windows(2)
+        .position(|w| w[0] == 0xFF && (w[1] == 0xC0 || w[1] == 0xC2))
+        .unwrap();
+    i + 2 + usize::from(u16::from_be_bytes([data[i + 2], data[i + 3]]))
+}
+
+#[test]
+fn jpeg_truncations_and_corruptions_never_panic() {
+    for file in [COLOR_JPEG, GRAY_JPEG] {
+        let end = sof_end(file);
+        for cut in 0..file.len() {
+            let r = jpeg::read_header(&file[..cut], "t.jpg");
+            if cut < end {
+                let e = r.unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::Protocol, "cut at {cut}");
+                assert!(e.to_string().contains("t.jpg"));
+            } else {
+                assert!(r.is_ok(), "cut at {cut} keeps the whole header");
+            }
+        }
+        for i in 0..end {
+            for v in [0x00, 0xFF, 0x01, 0xC0] {
+                let mut d = file.to_vec();
+                d[i] = v;
+                let _ = jpeg::read_header(&d, "flip.jpg");
+            }
+        }
+    }
+    for bad in [
+        &b""[..],
+        b"\xff",
+        b"\xff\xd8",
+        b"\xff\xd8\xff\xd9",
+        b"\xff\xd8\xff\xda\x00\x02",
+        b"\xff\xd8\xff\xe0\x00\x01",
+    ] {
+        assert_eq!(
+            jpeg::read_header(bad, "b").unwrap_err().kind(),
+            ErrorKind::Protocol
+        );
+    }
+}
+
+/// 16x8 colour baseline JPEG, JFIF 200 dpi (ImageMagick).
+const COLOR_JPEG: &[u8] = &[
+    0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 0x4A, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x01, 0x00, 0xC8,
+    0x00, 0xC8, 0x00, 0x00, 0xFF, 0xDB, 0x00, 0x43, 0x00, 0x10, 0x0B, 0x0C, 0x0E, 0x0C, 0x0A, 0x10,
+    0x0E, 0x0D, 0x0E, 0x12, 0x11, 0x10, 0x13, 0x18, 0x28, 0x1A, 0x18, 0x16, 0x16, 0x18, 0x31, 0x23,
+    0x25, 0x1D, 0x28, 0x3A, 0x33, 0x3D, 0x3C, 0x39, 0x33, 0x38, 0x37, 0x40, 0x48, 0x5C, 0x4E, 0x40,
+    0x44, 0x57, 0x45, 0x37, 0x38, 0x50, 0x6D, 0x51, 0x57, 0x5F, 0x62, 0x67, 0x68, 0x67, 0x3E, 0x4D,
+    0x71, 0x79, 0x70, 0x64, 0x78, 0x5C, 0x65, 0x67, 0x63, 0xFF, 0xDB, 0x00, 0x43, 0x01, 0x11, 0x12,
+    0x12, 0x18, 0x15, 0x18, 0x2F, 0x1A, 0x1A, 0x2F, 0x63, 0x42, 0x38, 0x42, 0x63, 0x63, 0x63, 0x63,
+    0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63,
+    0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63,
+    0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0xFF, 0xC0,
+    0x00, 0x11, 0x08, 0x00, 0x08, 0x00, 0x10, 0x03, 0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11,
+    0x01, 0xFF, 0xC4, 0x00, 0x15, 0x00, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x06, 0xFF, 0xC4, 0x00, 0x16, 0x10, 0x01, 0x01, 0x01,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x14, 0x61,
+    0xFF, 0xC4, 0x00, 0x15, 0x01, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x06, 0xFF, 0xC4, 0x00, 0x18, 0x11, 0x00, 0x03, 0x01, 0x01,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x15, 0x51,
+    0x52, 0xFF, 0xDA, 0x00, 0x0C, 0x03, 0x01, 0x00, 0x02, 0x11, 0x03, 0x11, 0x00, 0x3F, 0x00, 0x99,
+    0xAB, 0x4A, 0xB4, 0x14, 0xB2, 0xD6, 0xE4, 0x55, 0x16, 0x34, 0xFF, 0xD9,
+];
+
+/// 8x8 gray progressive JPEG, JFIF 40 dots/cm (ImageMagick).
+const GRAY_JPEG: &[u8] = &[
+    0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 0x4A, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x02, 0x00, 0x28,
+    0x00, 0x28, 0x00, 0x00, 0xFF, 0xDB, 0x00, 0x43, 0x00, 0x03, 0x02, 0x02, 0x02, 0x02, 0x02, 0x03,
+    0x02, 0x02, 0x02, 0x03, 0x03, 0x03, 0x03, 0x04, 0x06, 0x04, 0x04, 0x04, 0x04, 0x04, 0x08, 0x06,
+    0x06, 0x05, 0x06, 0x09, 0x08, 0x0A, 0x0A, 0x09, 0x08, 0x09, 0x09, 0x0A, 0x0C, 0x0F, 0x0C, 0x0A,
+    0x0B, 0x0E, 0x0B, 0x09, 0x09, 0x0D, 0x11, 0x0D, 0x0E, 0x0F, 0x10, 0x10, 0x11, 0x10, 0x0A, 0x0C,
+    0x12, 0x13, 0x12, 0x10, 0x13, 0x0F, 0x10, 0x10, 0x10, 0xFF, 0xC2, 0x00, 0x0B, 0x08, 0x00, 0x08,
+    0x00, 0x08, 0x01, 0x01, 0x11, 0x00, 0xFF, 0xC4, 0x00, 0x14, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0xFF, 0xDA, 0x00, 0x08,
+    0x01, 0x01, 0x00, 0x00, 0x00, 0x01, 0x3F, 0xFF, 0xC4, 0x00, 0x15, 0x10, 0x01, 0x01, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x17, 0xFF, 0xDA,
+    0x00, 0x08, 0x01, 0x01, 0x00, 0x01, 0x05, 0x02, 0xA9, 0xBF, 0xFF, 0xC4, 0x00, 0x16, 0x10, 0x00,
+    0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x34, 0xA1, 0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x06, 0x3F, 0x02, 0x62, 0x9F, 0xFF, 0xC4,
+    0x00, 0x14, 0x10, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x01, 0x3F, 0x21, 0x2F, 0xFF,
+    0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x00, 0x10, 0xFF, 0x00, 0xFF, 0xC4, 0x00, 0x14, 0x10,
+    0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x01, 0x3F, 0x10, 0x3F, 0xFF, 0xD9,
+];

@@ -1,156 +1,169 @@
-//! [`MockReader`] and [`MockCard`]: a reader you can insert cards into, pull them out of, or
-//! unplug; a card that answers APDUs from a script of expected steps or from a closure.
+//! [`MockReader`] and [`MockCard`]: a card reader whose card answers APDUs from a script of
+//! expected (command -> response) steps or from a closure. Steps can take time, hang forever,
+//! fail with an injected error or pull the card mid-command; the test inserts and removes the
+//! card, unplugs the reader, and sets the reader's PC/SC part 10 feature list.
+//!
+//! APDU data of PIN-bearing commands (INS 20, 21, 24, 2C) is never logged and never appears in
+//! error messages or `Debug` output: only its length does.
 
-use std::collections::VecDeque;
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures_util::StreamExt;
 use tokio::sync::broadcast;
 
-use super::script::{panic_if_done_owed, Expectations};
-use crate::card::apdu::Hex;
+use super::script::{lock, Script};
+use crate::card::apdu::{CommandApdu, ResponseApdu};
 use crate::card::{
-    Atr, Card, CardReader, CommandApdu, Disposition, Protocol, ReaderEvent, ReaderFeatures,
-    ReaderStatus, ResponseApdu, ShareMode, StatusWord,
+    Atr, Card, CardReader, Disposition, Protocol, ReaderEvent, ReaderFeatures, ReaderStatus,
+    ShareMode,
 };
 use crate::device::{broadcast_stream, BoxStream, DeviceId, DeviceInfo, DeviceKind};
 use crate::error::{Error, ErrorKind, Result};
 
-/// The PC/SC part 10 `CM_IOCTL_GET_FEATURE_REQUEST` control code as pcsc-lite defines it
-/// (`SCARD_CTL_CODE(3400)`).
+/// PC/SC part 10 `CM_IOCTL_GET_FEATURE_REQUEST` as pcsc-lite on Linux numbers it
+/// (`SCARD_CTL_CODE(3400)` = `0x42000000 + 3400`).
 pub const GET_FEATURE_REQUEST: u32 = 0x4200_0D48;
-/// Feature tag `FEATURE_VERIFY_PIN_DIRECT`.
+
+/// PC/SC part 10 feature tag `FEATURE_VERIFY_PIN_DIRECT`.
 pub const FEATURE_VERIFY_PIN_DIRECT: u8 = 0x06;
-/// Feature tag `FEATURE_MODIFY_PIN_DIRECT`.
+/// PC/SC part 10 feature tag `FEATURE_MODIFY_PIN_DIRECT`.
 pub const FEATURE_MODIFY_PIN_DIRECT: u8 = 0x07;
-/// Feature tag `FEATURE_EXECUTE_PACE`.
+/// PC/SC part 10 feature tag `FEATURE_EXECUTE_PACE`.
 pub const FEATURE_EXECUTE_PACE: u8 = 0x20;
 
-/// What a scripted step does when its command arrives.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum Action {
-    /// Answer with these bytes (data and status word).
+/// INS codes whose command data carries a PIN, CAN or PUK.
+const SECRET_INS: [u8; 4] = [0x20, 0x21, 0x24, 0x2C];
+
+/// Describes command bytes for logs and messages without revealing secrets.
+fn describe_command(cmd: &[u8]) -> String {
+    let hex = |b: &[u8]| {
+        b.iter()
+            .map(|x| format!("{x:02X}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    match cmd.get(1) {
+        Some(ins) if SECRET_INS.contains(ins) => format!(
+            "APDU {} (+{} bytes hidden)",
+            hex(&cmd[..cmd.len().min(4)]),
+            cmd.len().saturating_sub(4)
+        ),
+        _ => format!("APDU {}", hex(cmd)),
+    }
+}
+
+/// What a scripted step does once its command arrives.
+#[derive(Clone, PartialEq, Eq)]
+enum Action {
     Respond(Vec<u8>),
-    /// Fail the exchange with this error kind.
     Fail(ErrorKind),
-    /// The card is pulled while the command runs: the exchange fails with
-    /// [`ErrorKind::CardRemoved`] and the reader reports [`ReaderEvent::CardRemoved`].
-    RemoveCard,
-    /// Never answer (to test a caller's timeout).
     Hang,
+    RemoveCard,
 }
 
-/// One expected exchange: an optional expected command, a delay, and an action.
-#[derive(Clone)]
-pub struct Step {
-    expect: Option<Vec<u8>>,
-    delay: Duration,
+/// One expected exchange of a [`MockCard`]'s script: the command the card expects and what it
+/// does then (answer, fail, hang, lose the card), optionally after a delay (tokio time).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApduStep {
+    command: Vec<u8>,
     action: Action,
+    delay: Duration,
 }
 
-impl fmt::Debug for Step {
+impl fmt::Debug for ApduStep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Expected commands may carry PINs: show the header only.
-        f.debug_struct("Step")
-            .field(
-                "expect",
-                &self
-                    .expect
-                    .as_ref()
-                    .map(|c| Hex(&c[..c.len().min(4)]).to_string()),
-            )
+        let action = match &self.action {
+            Action::Respond(r) => format!("respond {} bytes", r.len()),
+            Action::Fail(k) => format!("fail {k:?}"),
+            Action::Hang => "hang".to_owned(),
+            Action::RemoveCard => "remove card".to_owned(),
+        };
+        f.debug_struct("ApduStep")
+            .field("command", &describe_command(&self.command))
+            .field("action", &action)
             .field("delay", &self.delay)
-            .field("action", &self.action)
             .finish()
     }
 }
 
-impl Step {
-    /// Expects exactly `command` (encoded APDU bytes) and answers `response` (data + SW).
-    pub fn exchange(command: impl Into<Vec<u8>>, response: impl Into<Vec<u8>>) -> Self {
-        Step {
-            expect: Some(command.into()),
-            delay: Duration::ZERO,
+impl ApduStep {
+    /// Expects `command` (encoded bytes) and answers `response` (data and status word).
+    pub fn new(command: impl Into<Vec<u8>>, response: impl Into<Vec<u8>>) -> Self {
+        ApduStep {
+            command: command.into(),
             action: Action::Respond(response.into()),
+            delay: Duration::ZERO,
         }
     }
 
-    /// Expects `command` and answers with `response`, both as APDU types.
+    /// Expects `command` and answers `response`, both as APDU values.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`] when `command` cannot be encoded.
+    /// [`ErrorKind::InvalidInput`] when the command cannot be encoded.
     pub fn apdu(command: &CommandApdu, response: &ResponseApdu) -> Result<Self> {
-        Ok(Step::exchange(command.to_bytes()?, response.to_bytes()))
+        Ok(ApduStep::new(command.to_bytes()?, response.to_bytes()))
     }
 
-    /// Accepts any command and performs `action`.
-    pub fn any(action: Action) -> Self {
-        Step {
-            expect: None,
+    /// Expects `command`, then fails the transmit with `kind` (e.g. [`ErrorKind::Timeout`]).
+    pub fn fail(command: impl Into<Vec<u8>>, kind: ErrorKind) -> Self {
+        ApduStep {
+            command: command.into(),
+            action: Action::Fail(kind),
             delay: Duration::ZERO,
-            action,
         }
     }
 
-    /// Expects `command` and performs `action` instead of answering.
-    pub fn on(command: impl Into<Vec<u8>>, action: Action) -> Self {
-        Step {
-            expect: Some(command.into()),
+    /// Expects `command`, then never answers (to test the caller's timeout).
+    pub fn hang(command: impl Into<Vec<u8>>) -> Self {
+        ApduStep {
+            command: command.into(),
+            action: Action::Hang,
             delay: Duration::ZERO,
-            action,
         }
     }
 
-    /// Takes `delay` before acting (tokio time).
+    /// Expects `command`, then the card is pulled mid-command: the reader reports
+    /// [`ReaderEvent::CardRemoved`] and the transmit fails with [`ErrorKind::CardRemoved`].
+    pub fn remove_card(command: impl Into<Vec<u8>>) -> Self {
+        ApduStep {
+            command: command.into(),
+            action: Action::RemoveCard,
+            delay: Duration::ZERO,
+        }
+    }
+
+    /// The step takes `delay` (tokio time) before it acts.
     #[must_use]
-    pub fn after(mut self, delay: Duration) -> Self {
+    pub fn with_delay(mut self, delay: Duration) -> Self {
         self.delay = delay;
         self
     }
 }
 
-type Responder = Box<dyn FnMut(&CommandApdu) -> ResponseApdu + Send>;
+type Responder = Box<dyn FnMut(&[u8]) -> Vec<u8> + Send>;
 
-struct CardState {
-    atr: Atr,
-    script: VecDeque<Step>,
-    responder: Option<Responder>,
-    features: Vec<(u8, u32)>,
-    transmitted: usize,
-    in_transaction: bool,
-    expectations: Expectations<String>,
-}
-
-struct CardInner {
-    state: Mutex<CardState>,
-}
-
-impl Drop for CardInner {
-    fn drop(&mut self) {
-        let st = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
-        let owes = st.expectations.owes_done();
-        panic_if_done_owed(owes, st.expectations.device());
-    }
-}
-
-/// A mock card: insert it into a [`MockReader`]. Cheap to clone; clones share the card.
+/// A mock smart card: an ATR plus a script of [`ApduStep`]s and/or a responder closure.
 ///
-/// Without a script or responder it answers `6D 00` (instruction not supported) to everything.
+/// Commands are answered from the script while it has steps, then by the responder; with
+/// neither, a card with expectations reports the command as unexpected (and fails it with
+/// [`ErrorKind::InvalidInput`]); a free-running card answers `6D00` (INS not supported).
+/// Cloning shares the card.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> buergerkoffer::Result<()> {
 /// use buergerkoffer::{CardReader, card::{CommandApdu, ShareMode}};
-/// use buergerkoffer::mock::{MockCard, MockReader, Step};
-/// let card = MockCard::new("3B 95 13 81 01 80 73 FF 01 00 0B".parse()?)
-///     .expect(Step::exchange([0x00, 0xA4, 0x02, 0x0C, 0x02, 0x01, 0x1C], [0x90, 0x00]));
-/// let reader = MockReader::new("reader");
-/// reader.insert(card.clone());
+/// use buergerkoffer::mock::{ApduStep, MockCard, MockReader};
+/// let card = MockCard::new("3B 8A 80 01 80 31 F8 73 F7 41 E0 82 90 00 75".parse()?);
+/// card.expect([ApduStep::new([0x00, 0xA4, 0x04, 0x0C], [0x90, 0x00])]);
+/// let reader = MockReader::new("reader").with_card(card.clone());
 /// let mut conn = reader.connect(ShareMode::Shared).await?;
-/// let select = CommandApdu::new(0x00, 0xA4, 0x02, 0x0C).with_data(vec![0x01, 0x1C]);
-/// assert!(conn.transmit(&select).await?.is_success());
+/// let r = conn.transmit(&CommandApdu::new(0x00, 0xA4, 0x04, 0x0C)).await?;
+/// assert!(r.is_success());
 /// card.done()?;
 /// # Ok(()) }
 /// ```
@@ -159,141 +172,137 @@ pub struct MockCard {
     inner: Arc<CardInner>,
 }
 
+struct CardInner {
+    atr: Atr,
+    script: Mutex<Script<ApduStep>>,
+    responder: Mutex<Option<Responder>>,
+    transmits: AtomicU64,
+}
+
 impl fmt::Debug for MockCard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let st = self.state();
         f.debug_struct("MockCard")
-            .field("atr", &st.atr)
-            .field("steps_left", &st.script.len())
+            .field("atr", &self.inner.atr)
             .finish()
     }
 }
 
 impl MockCard {
-    /// A card with this ATR.
+    /// The ATR of the standard mock card (a German eID card's ATR).
+    pub const EID_ATR: [u8; 15] = [
+        0x3B, 0x8A, 0x80, 0x01, 0x80, 0x31, 0xF8, 0x73, 0xF7, 0x41, 0xE0, 0x82, 0x90, 0x00, 0x75,
+    ];
+
+    /// A card with this ATR, no script, no responder.
     pub fn new(atr: Atr) -> Self {
         MockCard {
             inner: Arc::new(CardInner {
-                state: Mutex::new(CardState {
-                    atr,
-                    script: VecDeque::new(),
-                    responder: None,
-                    features: Vec::new(),
-                    transmitted: 0,
-                    in_transaction: false,
-                    expectations: Expectations::new("mock card"),
-                }),
+                script: Mutex::new(Script::new(format!("mock card {atr}"))),
+                atr,
+                responder: Mutex::new(None),
+                transmits: AtomicU64::new(0),
             }),
         }
     }
 
-    fn state(&self) -> MutexGuard<'_, CardState> {
-        lock(&self.inner.state)
+    /// An eID-like card: SELECT answers `9000`, GET CHALLENGE eight bytes and `9000`, every
+    /// other command `6D00`.
+    pub fn eid() -> Self {
+        let atr = match Atr::new(Self::EID_ATR.to_vec()) {
+            Ok(a) => a,
+            Err(_) => unreachable!("the constant ATR has a valid length"),
+        };
+        let mut counter = 0u8;
+        MockCard::new(atr).with_responder(move |cmd| match cmd.get(1) {
+            Some(0xA4) => vec![0x90, 0x00],
+            Some(0x84) => {
+                counter = counter.wrapping_add(1);
+                let mut r: Vec<u8> = (0..8u8).map(|i| i.wrapping_mul(37) ^ counter).collect();
+                r.extend_from_slice(&[0x90, 0x00]);
+                r
+            }
+            _ => vec![0x6D, 0x00],
+        })
     }
 
-    /// Appends a scripted step. Steps are consumed in order; once the script is used up, the
-    /// responder (if any) answers.
+    /// Answers commands the script does not cover with `f(command) -> response`.
     #[must_use]
-    pub fn expect(self, step: Step) -> Self {
-        self.push_step(step);
+    pub fn with_responder(self, f: impl FnMut(&[u8]) -> Vec<u8> + Send + 'static) -> Self {
+        *lock(&self.inner.responder) = Some(Box::new(f));
         self
     }
 
-    /// Appends a scripted step at run time.
-    pub fn push_step(&self, step: Step) {
-        let mut st = self.state();
-        st.expectations.arm();
-        st.script.push_back(step);
+    /// The card's ATR.
+    pub fn atr(&self) -> &Atr {
+        &self.inner.atr
     }
 
-    /// Answers every command not covered by the script with `f`.
-    #[must_use]
-    pub fn respond_with(
-        self,
-        f: impl FnMut(&CommandApdu) -> ResponseApdu + Send + 'static,
-    ) -> Self {
-        self.state().responder = Some(Box::new(f));
-        self
+    /// Appends expected steps to the script. Call [`done`](Self::done) at the end.
+    pub fn expect(&self, steps: impl IntoIterator<Item = ApduStep>) {
+        lock(&self.inner.script).expect(steps);
     }
 
-    /// The reader features (PC/SC part 10 tag, control code) this card's reader reports
-    /// (the mock keeps them on the card so one script describes one test set-up).
-    #[must_use]
-    pub fn with_reader_features(self, features: Vec<(u8, u32)>) -> Self {
-        self.state().features = features;
-        self
-    }
-
-    /// Number of raw exchanges the card has seen.
-    pub fn transmitted(&self) -> usize {
-        self.state().transmitted
-    }
-
-    /// Whether a transaction is open.
-    pub fn in_transaction(&self) -> bool {
-        self.state().in_transaction
-    }
-
-    /// Reports mismatched commands and unused steps.
+    /// Checks the script: every step was used, no command differed, none was unexpected.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`] listing every difference.
+    /// [`ErrorKind::InvalidInput`] describing each difference (secret data hidden).
     pub fn done(&self) -> Result<()> {
-        let mut st = self.state();
-        let unused = st
-            .script
-            .iter()
-            .map(|s| format!("step {s:?} never ran"))
-            .collect();
-        st.script.clear();
-        st.expectations.done(unused)
+        lock(&self.inner.script).done(|s| format!("{s:?}"))
     }
 
-    /// Decides what to do with `command`; returns the step's delay and action.
-    fn next_action(&self, command: &[u8], reader: &str) -> Result<(Duration, Action)> {
-        let mut st = self.state();
-        st.transmitted += 1;
-        if let Some(step) = st.script.pop_front() {
-            if let Some(expected) = &step.expect {
-                if expected.as_slice() != command {
-                    // Never record command data (it may be a PIN): header and length only.
-                    let diff = format!(
-                        "step expected command {} ({} bytes), got {} ({} bytes)",
-                        Hex(&expected[..expected.len().min(4)]),
-                        expected.len(),
-                        Hex(&command[..command.len().min(4)]),
-                        command.len()
-                    );
-                    st.expectations.record(diff.clone());
-                    return Err(Error::new(
-                        ErrorKind::InvalidInput,
-                        reader.to_owned(),
-                        "mock expectation",
-                    )
-                    .with_detail(diff));
-                }
+    /// Commands the card has received.
+    pub fn transmits(&self) -> u64 {
+        self.inner.transmits.load(Ordering::SeqCst)
+    }
+
+    /// The next scripted step, the responder's answer, or an "unexpected" outcome.
+    fn answer(&self, cmd: &[u8]) -> std::result::Result<ApduStep, String> {
+        self.inner.transmits.fetch_add(1, Ordering::SeqCst);
+        let mut script = lock(&self.inner.script);
+        if script.pending() > 0 {
+            let step = script
+                .next(|| describe_command(cmd))
+                .ok_or_else(|| "script used up".to_owned())?;
+            if step.command != cmd {
+                let msg = format!(
+                    "{}, expected {}",
+                    describe_command(cmd),
+                    describe_command(&step.command)
+                );
+                script.problem(msg.clone());
+                return Err(msg);
             }
-            return Ok((step.delay, step.action));
+            return Ok(step);
         }
-        let cmd = CommandApdu::from_bytes(command).map_err(|e| e.with_operation("transmit"))?;
-        let resp = match st.responder.as_mut() {
-            Some(f) => f(&cmd),
-            None => ResponseApdu::new(Vec::new(), StatusWord(0x6D00)),
-        };
-        Ok((Duration::ZERO, Action::Respond(resp.to_bytes())))
+        if let Some(f) = lock(&self.inner.responder).as_mut() {
+            return Ok(ApduStep::new(cmd.to_vec(), f(cmd)));
+        }
+        if script.is_armed() {
+            let _ = script.next(|| describe_command(cmd));
+            return Err(format!("unexpected {}", describe_command(cmd)));
+        }
+        Ok(ApduStep::new(cmd.to_vec(), vec![0x6D, 0x00]))
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-struct ReaderState {
-    card: Option<MockCard>,
-    /// Bumped at every insertion/removal, so connections to an earlier card see CardRemoved.
-    generation: u64,
-    gone: bool,
-    exclusive: bool,
+/// A mock card reader. Cloning shares the reader.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> buergerkoffer::Result<()> {
+/// use buergerkoffer::{CardReader, card::ReaderEvent};
+/// use buergerkoffer::mock::{MockCard, MockReader};
+/// use futures_util::StreamExt;
+/// let reader = MockReader::new("reader");
+/// let mut events = reader.events();
+/// reader.insert(MockCard::eid());
+/// assert!(matches!(events.next().await, Some(ReaderEvent::CardInserted(_))));
+/// reader.remove_card();
+/// assert_eq!(events.next().await, Some(ReaderEvent::CardRemoved));
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct MockReader {
+    inner: Arc<ReaderInner>,
 }
 
 struct ReaderInner {
@@ -302,97 +311,180 @@ struct ReaderInner {
     events: broadcast::Sender<ReaderEvent>,
 }
 
-/// A mock card reader. Cheap to clone; clones share the reader.
-#[derive(Clone)]
-pub struct MockReader {
-    inner: Arc<ReaderInner>,
+struct ReaderState {
+    card: Option<MockCard>,
+    /// Increases with every insertion and removal: connections to an older card are stale.
+    generation: u64,
+    gone: bool,
+    features: Vec<(u8, u32)>,
+    controls: HashMap<u32, Vec<u8>>,
+    connections: u32,
+    exclusive: bool,
+    transaction_owner: Option<u64>,
+    next_conn: u64,
+    fail_next_connect: Option<ErrorKind>,
+    fail_next_begin: Option<ErrorKind>,
 }
 
 impl fmt::Debug for MockReader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = lock(&self.inner.state);
         f.debug_struct("MockReader")
             .field("id", &self.inner.info.id)
+            .field("card", &s.card)
+            .field("gone", &s.gone)
             .finish()
     }
 }
 
 impl MockReader {
-    /// An empty reader with id `mock:NAME`.
+    /// A reader with id `mock:NAME`, no card, no features.
     pub fn new(name: &str) -> Self {
+        let info = DeviceInfo::new(
+            DeviceId::mock(name),
+            DeviceKind::CardReader,
+            format!("Mock reader {name}"),
+        )
+        .with_vendor("buergerkoffer");
         let (events, _) = broadcast::channel(64);
         MockReader {
             inner: Arc::new(ReaderInner {
-                info: DeviceInfo::new(
-                    DeviceId::mock(name),
-                    DeviceKind::CardReader,
-                    format!("Mock card reader {name}"),
-                )
-                .with_vendor("buergerkoffer"),
+                info,
                 state: Mutex::new(ReaderState {
                     card: None,
                     generation: 0,
                     gone: false,
+                    features: Vec::new(),
+                    controls: HashMap::new(),
+                    connections: 0,
                     exclusive: false,
+                    transaction_owner: None,
+                    next_conn: 0,
+                    fail_next_connect: None,
+                    fail_next_begin: None,
                 }),
                 events,
             }),
         }
     }
 
-    fn state(&self) -> MutexGuard<'_, ReaderState> {
-        lock(&self.inner.state)
+    /// Builder form of [`insert`](Self::insert).
+    #[must_use]
+    pub fn with_card(self, card: MockCard) -> Self {
+        self.insert(card);
+        self
     }
 
-    fn emit(&self, ev: ReaderEvent) {
-        // No subscribers is fine.
+    /// Sets the PC/SC part 10 features as (tag, control code) pairs, e.g.
+    /// `(FEATURE_VERIFY_PIN_DIRECT, 0x4233_0006)` for a PIN pad. They are returned by
+    /// [`CardReader::features`] and, TLV-encoded, by `control(GET_FEATURE_REQUEST)`.
+    #[must_use]
+    pub fn with_features(self, features: Vec<(u8, u32)>) -> Self {
+        lock(&self.inner.state).features = features;
+        self
+    }
+
+    /// Makes `control(code, _)` answer `response`.
+    #[must_use]
+    pub fn with_control(self, code: u32, response: impl Into<Vec<u8>>) -> Self {
+        lock(&self.inner.state)
+            .controls
+            .insert(code, response.into());
+        self
+    }
+
+    fn send(&self, ev: ReaderEvent) {
+        // No subscriber is fine.
         let _ = self.inner.events.send(ev);
     }
 
-    /// Inserts a card (replacing one that is in).
+    /// Inserts a card (removing the one present first): subscribers see
+    /// [`ReaderEvent::CardInserted`].
     pub fn insert(&self, card: MockCard) {
-        let atr = card.state().atr.clone();
+        self.remove_card();
+        let atr = card.atr().clone();
         {
-            let mut st = self.state();
-            if st.gone {
-                return;
+            let mut s = lock(&self.inner.state);
+            s.card = Some(card);
+            s.generation += 1;
+        }
+        self.send(ReaderEvent::CardInserted(atr));
+    }
+
+    /// Removes the card, if any: subscribers see [`ReaderEvent::CardRemoved`] and open
+    /// connections fail with [`ErrorKind::CardRemoved`]. Returns the card.
+    pub fn remove_card(&self) -> Option<MockCard> {
+        let card = {
+            let mut s = lock(&self.inner.state);
+            let c = s.card.take();
+            if c.is_some() {
+                s.generation += 1;
+                s.transaction_owner = None;
             }
-            st.card = Some(card);
-            st.generation += 1;
-        }
-        self.emit(ReaderEvent::CardInserted(atr));
-    }
-
-    /// Pulls the card out.
-    pub fn remove(&self) {
-        let had = {
-            let mut st = self.state();
-            st.generation += 1;
-            st.card.take().is_some()
+            c
         };
-        if had {
-            self.emit(ReaderEvent::CardRemoved);
+        if card.is_some() {
+            self.send(ReaderEvent::CardRemoved);
         }
+        card
     }
 
-    /// Unplugs the reader: events end with [`ReaderEvent::ReaderRemoved`], calls fail with
-    /// [`ErrorKind::DeviceGone`].
-    pub fn unplug(&self) {
-        {
-            let mut st = self.state();
-            st.gone = true;
-            st.card = None;
-            st.generation += 1;
-        }
-        self.emit(ReaderEvent::ReaderRemoved);
-    }
-
-    /// The card in the reader, if any.
+    /// The card in the reader.
     pub fn card(&self) -> Option<MockCard> {
-        self.state().card.clone()
+        lock(&self.inner.state).card.clone()
+    }
+
+    /// Unplugs the reader: subscribers see [`ReaderEvent::ReaderRemoved`] (their streams end)
+    /// and every call fails with [`ErrorKind::DeviceGone`].
+    pub fn unplug(&self) {
+        let was = std::mem::replace(&mut lock(&self.inner.state).gone, true);
+        if !was {
+            self.send(ReaderEvent::ReaderRemoved);
+        }
+    }
+
+    /// Plugs an unplugged reader back in (new `events()` subscribers work again).
+    pub fn replug(&self) {
+        lock(&self.inner.state).gone = false;
+    }
+
+    /// Whether the reader is unplugged.
+    pub fn is_gone(&self) -> bool {
+        lock(&self.inner.state).gone
+    }
+
+    /// The next `connect` fails with `kind` (e.g. [`ErrorKind::Busy`]).
+    pub fn fail_next_connect(&self, kind: ErrorKind) {
+        lock(&self.inner.state).fail_next_connect = Some(kind);
+    }
+
+    /// The next `begin_transaction` fails with `kind`.
+    pub fn fail_next_begin(&self, kind: ErrorKind) {
+        lock(&self.inner.state).fail_next_begin = Some(kind);
+    }
+
+    /// Open connections.
+    pub fn connections(&self) -> u32 {
+        lock(&self.inner.state).connections
+    }
+
+    /// Whether a transaction is open.
+    pub fn in_transaction(&self) -> bool {
+        lock(&self.inner.state).transaction_owner.is_some()
     }
 
     fn id(&self) -> String {
         self.inner.info.id.to_string()
+    }
+
+    fn feature_set(features: &[(u8, u32)]) -> ReaderFeatures {
+        let find = |tag: u8| features.iter().find(|f| f.0 == tag).map(|f| f.1);
+        ReaderFeatures {
+            verify_pin_direct: find(FEATURE_VERIFY_PIN_DIRECT),
+            modify_pin_direct: find(FEATURE_MODIFY_PIN_DIRECT),
+            execute_pace: find(FEATURE_EXECUTE_PACE),
+            all: features.to_vec(),
+        }
     }
 }
 
@@ -403,136 +495,136 @@ impl CardReader for MockReader {
     }
 
     async fn status(&self) -> Result<ReaderStatus> {
-        let st = self.state();
-        if st.gone {
+        let s = lock(&self.inner.state);
+        if s.gone {
             return Err(Error::new(ErrorKind::DeviceGone, self.id(), "read status"));
         }
-        let atr = st.card.as_ref().map(|c| c.state().atr.clone());
-        let mut status = ReaderStatus::new(atr);
-        status.exclusive_elsewhere = st.exclusive;
-        Ok(status)
+        let mut st = ReaderStatus::new(s.card.as_ref().map(|c| c.atr().clone()));
+        st.exclusive_elsewhere = s.exclusive;
+        Ok(st)
     }
 
     fn events(&self) -> BoxStream<ReaderEvent> {
-        use futures_util::StreamExt;
-        let gone = self.state().gone;
-        let s = broadcast_stream(self.inner.events.subscribe(), |missed| {
-            ReaderEvent::Lagged { missed }
-        });
-        if gone {
+        let rx = self.inner.events.subscribe();
+        if self.is_gone() {
             return Box::pin(futures_util::stream::iter([ReaderEvent::ReaderRemoved]));
         }
-        // End the stream right after ReaderRemoved, without waiting for another event.
-        Box::pin(futures_util::stream::unfold(Some(s), |s| async move {
-            let mut s = s?;
-            let ev = s.next().await?;
-            let more = ev != ReaderEvent::ReaderRemoved;
-            Some((ev, more.then_some(s)))
+        let s = broadcast_stream(rx, |missed| ReaderEvent::Lagged { missed });
+        // The stream ends after ReaderRemoved.
+        Box::pin(s.scan(false, |ended, ev| {
+            let out = if *ended {
+                None
+            } else {
+                *ended = ev == ReaderEvent::ReaderRemoved;
+                Some(ev)
+            };
+            std::future::ready(out)
         }))
     }
 
     async fn connect(&self, mode: ShareMode) -> Result<Box<dyn Card>> {
-        let mut st = self.state();
-        if st.gone {
-            return Err(Error::new(ErrorKind::DeviceGone, self.id(), "connect"));
+        let id = self.id();
+        let mut s = lock(&self.inner.state);
+        if s.gone {
+            return Err(Error::new(ErrorKind::DeviceGone, id, "connect"));
         }
-        if st.exclusive {
-            return Err(Error::new(ErrorKind::Busy, self.id(), "connect")
-                .with_detail("another connection holds the card exclusively"));
+        if let Some(kind) = s.fail_next_connect.take() {
+            return Err(Error::new(kind, id, "connect").with_detail("injected failure"));
         }
-        let card = match (&st.card, mode) {
+        let card = match (&s.card, mode) {
             (Some(c), _) => Some(c.clone()),
             (None, ShareMode::Direct) => None,
             (None, _) => {
-                return Err(Error::new(ErrorKind::NotFound, self.id(), "connect")
-                    .with_detail("no card in the reader"))
+                return Err(
+                    Error::new(ErrorKind::NotFound, id, "connect").with_detail("no card present")
+                )
             }
         };
-        if mode == ShareMode::Exclusive {
-            st.exclusive = true;
+        if s.exclusive || (mode == ShareMode::Exclusive && s.connections > 0) {
+            return Err(Error::new(ErrorKind::Busy, id, "connect")
+                .with_detail("the card is held exclusively by another connection"));
         }
-        let atr = match &card {
-            Some(c) => c.state().atr.clone(),
-            None => Atr::new(vec![0x3B, 0x00]).map_err(|e| e.with_operation("connect"))?,
-        };
-        Ok(Box::new(MockConnection {
+        s.connections += 1;
+        s.exclusive = mode == ShareMode::Exclusive;
+        s.next_conn += 1;
+        let atr = card.as_ref().map(|c| c.atr().clone());
+        let conn = Connection {
             reader: self.clone(),
+            id,
+            atr: atr.unwrap_or_else(|| match Atr::new(vec![0x3B]) {
+                Ok(a) => a,
+                Err(_) => unreachable!("one byte is a valid ATR length"),
+            }),
             card,
-            atr,
-            generation: st.generation,
-            mode,
-            device: self.id(),
-        }))
+            generation: s.generation,
+            conn: s.next_conn,
+            exclusive: mode == ShareMode::Exclusive,
+        };
+        Ok(Box::new(conn))
     }
 
     async fn features(&self) -> Result<ReaderFeatures> {
-        let mut conn = self.connect(ShareMode::Direct).await?;
-        let tlv = conn.control(GET_FEATURE_REQUEST, &[]).await?;
-        Ok(parse_features(&tlv))
+        let s = lock(&self.inner.state);
+        if s.gone {
+            return Err(Error::new(
+                ErrorKind::DeviceGone,
+                self.id(),
+                "read features",
+            ));
+        }
+        Ok(Self::feature_set(&s.features))
     }
 }
 
-/// Parses a PC/SC part 10 feature list: repeated `tag, 4, code (big-endian)`. Malformed tails
-/// are ignored.
-pub fn parse_features(tlv: &[u8]) -> ReaderFeatures {
-    let mut f = ReaderFeatures::default();
-    for chunk in tlv.chunks_exact(6) {
-        if chunk[1] != 4 {
-            break;
-        }
-        let code = u32::from_be_bytes([chunk[2], chunk[3], chunk[4], chunk[5]]);
-        match chunk[0] {
-            FEATURE_VERIFY_PIN_DIRECT => f.verify_pin_direct = Some(code),
-            FEATURE_MODIFY_PIN_DIRECT => f.modify_pin_direct = Some(code),
-            FEATURE_EXECUTE_PACE => f.execute_pace = Some(code),
-            _ => {}
-        }
-        f.all.push((chunk[0], code));
-    }
-    f
-}
-
-struct MockConnection {
+/// A connection to the mock card (the `Box<dyn Card>` that `connect` returns).
+struct Connection {
     reader: MockReader,
-    card: Option<MockCard>,
+    id: String,
     atr: Atr,
+    card: Option<MockCard>,
     generation: u64,
-    mode: ShareMode,
-    device: String,
+    conn: u64,
+    exclusive: bool,
 }
 
-impl MockConnection {
-    /// The card, if it is still the one we connected to.
-    fn live_card(&self, op: &'static str) -> Result<MockCard> {
-        let st = self.reader.state();
-        if st.gone {
-            return Err(Error::new(ErrorKind::DeviceGone, self.device.clone(), op)
-                .with_detail("reader unplugged"));
+impl Connection {
+    /// Fails when the reader is gone or the card this connection talks to was removed.
+    fn check(&self, op: &'static str) -> Result<()> {
+        let s = lock(&self.reader.inner.state);
+        if s.gone {
+            return Err(Error::new(ErrorKind::DeviceGone, self.id.clone(), op));
         }
-        match &self.card {
-            Some(c) if st.generation == self.generation => Ok(c.clone()),
-            Some(_) => Err(Error::new(ErrorKind::CardRemoved, self.device.clone(), op)),
-            None => Err(Error::new(ErrorKind::Unsupported, self.device.clone(), op)
-                .with_detail("direct connection without a card")),
+        if self.card.is_some() && (s.card.is_none() || s.generation != self.generation) {
+            return Err(Error::new(ErrorKind::CardRemoved, self.id.clone(), op));
+        }
+        Ok(())
+    }
+
+    fn release_transaction(&self) {
+        let mut s = lock(&self.reader.inner.state);
+        if s.transaction_owner == Some(self.conn) {
+            s.transaction_owner = None;
         }
     }
 }
 
-impl Drop for MockConnection {
+impl Drop for Connection {
     fn drop(&mut self) {
-        if self.mode == ShareMode::Exclusive {
-            self.reader.state().exclusive = false;
+        let mut s = lock(&self.reader.inner.state);
+        s.connections = s.connections.saturating_sub(1);
+        if self.exclusive {
+            s.exclusive = false;
         }
-        if let Some(c) = &self.card {
-            c.state().in_transaction = false;
+        if s.transaction_owner == Some(self.conn) {
+            s.transaction_owner = None;
         }
     }
 }
 
 #[async_trait]
-impl Card for MockConnection {
+impl Card for Connection {
     fn reader(&self) -> &str {
-        &self.device
+        &self.id
     }
 
     fn atr(&self) -> &Atr {
@@ -548,116 +640,145 @@ impl Card for MockConnection {
     }
 
     async fn transmit_raw(&mut self, command: &[u8]) -> Result<Vec<u8>> {
-        let card = self.live_card("transmit")?;
-        let (delay, action) = card.next_action(command, &self.device)?;
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
+        self.check("transmit")?;
+        let Some(card) = self.card.clone() else {
+            return Err(
+                Error::new(ErrorKind::InvalidInput, self.id.clone(), "transmit")
+                    .with_detail("a direct connection has no card to talk to"),
+            );
+        };
+        {
+            let s = lock(&self.reader.inner.state);
+            if s.transaction_owner.is_some_and(|o| o != self.conn) {
+                return Err(Error::new(ErrorKind::Busy, self.id.clone(), "transmit")
+                    .with_detail("another connection holds a transaction"));
+            }
         }
-        // The card may have been pulled during the delay.
-        self.live_card("transmit")?;
-        match action {
-            Action::Respond(bytes) => Ok(bytes),
-            Action::Fail(kind) => Err(Error::new(kind, self.device.clone(), "transmit")
-                .with_detail("injected by the mock")),
+        tracing::trace!(device = %self.id, command = %describe_command(command), "mock transmit");
+        let step = card.answer(command).map_err(|why| {
+            Error::new(ErrorKind::InvalidInput, self.id.clone(), "transmit").with_detail(why)
+        })?;
+        if !step.delay.is_zero() {
+            tokio::time::sleep(step.delay).await;
+            // The card may have been pulled (or the reader unplugged) meanwhile.
+            self.check("transmit")?;
+        }
+        match step.action {
+            Action::Respond(r) => Ok(r),
+            Action::Fail(kind) => {
+                Err(Error::new(kind, self.id.clone(), "transmit").with_detail("injected failure"))
+            }
+            Action::Hang => {
+                std::future::pending::<()>().await;
+                unreachable!("pending never resolves")
+            }
             Action::RemoveCard => {
-                self.reader.remove();
+                self.reader.remove_card();
                 Err(
-                    Error::new(ErrorKind::CardRemoved, self.device.clone(), "transmit")
+                    Error::new(ErrorKind::CardRemoved, self.id.clone(), "transmit")
                         .with_detail("card pulled during the command"),
                 )
             }
-            Action::Hang => std::future::pending().await,
         }
     }
 
     async fn begin_transaction(&mut self) -> Result<()> {
-        let card = self.live_card("begin transaction")?;
-        let mut st = card.state();
-        if st.in_transaction {
-            return Err(Error::new(
-                ErrorKind::Busy,
-                self.device.clone(),
-                "begin transaction",
-            ));
+        self.check("begin transaction")?;
+        let mut s = lock(&self.reader.inner.state);
+        if let Some(kind) = s.fail_next_begin.take() {
+            return Err(Error::new(kind, self.id.clone(), "begin transaction")
+                .with_detail("injected failure"));
         }
-        st.in_transaction = true;
-        Ok(())
+        match s.transaction_owner {
+            Some(o) if o != self.conn => {
+                Err(
+                    Error::new(ErrorKind::Busy, self.id.clone(), "begin transaction")
+                        .with_detail("another connection holds a transaction"),
+                )
+            }
+            _ => {
+                s.transaction_owner = Some(self.conn);
+                Ok(())
+            }
+        }
     }
 
-    async fn end_transaction(&mut self, disposition: Disposition) -> Result<()> {
-        if let Some(c) = &self.card {
-            c.state().in_transaction = false;
-        }
-        self.live_card("end transaction")?;
-        if disposition != Disposition::Leave {
-            self.reader.state().generation += 1;
-            self.generation = self.reader.state().generation;
-        }
-        Ok(())
+    async fn end_transaction(&mut self, _disposition: Disposition) -> Result<()> {
+        let r = self.check("end transaction");
+        self.release_transaction();
+        r
     }
 
     async fn control(&mut self, code: u32, _data: &[u8]) -> Result<Vec<u8>> {
-        let st = self.reader.state();
-        if st.gone {
+        let s = lock(&self.reader.inner.state);
+        if s.gone {
             return Err(Error::new(
                 ErrorKind::DeviceGone,
-                self.device.clone(),
+                self.id.clone(),
                 "control",
             ));
         }
-        if code != GET_FEATURE_REQUEST {
-            return Err(
-                Error::new(ErrorKind::Unsupported, self.device.clone(), "control")
-                    .with_detail(format!("control code 0x{code:08X}")),
-            );
+        if code == GET_FEATURE_REQUEST {
+            let mut out = Vec::with_capacity(s.features.len() * 6);
+            for (tag, ctl) in &s.features {
+                out.push(*tag);
+                out.push(4);
+                out.extend_from_slice(&ctl.to_be_bytes());
+            }
+            return Ok(out);
         }
-        let features = st
-            .card
-            .as_ref()
-            .map(|c| c.state().features.clone())
-            .unwrap_or_default();
-        Ok(features
-            .iter()
-            .flat_map(|(tag, code)| {
-                let c = code.to_be_bytes();
-                [*tag, 4, c[0], c[1], c[2], c[3]]
-            })
-            .collect())
+        match s.controls.get(&code) {
+            Some(r) => Ok(r.clone()),
+            None => Err(
+                Error::new(ErrorKind::Unsupported, self.id.clone(), "control")
+                    .with_detail(format!("control code 0x{code:08X} not supported")),
+            ),
+        }
     }
 
-    async fn reconnect(&mut self, mode: ShareMode, disposition: Disposition) -> Result<()> {
-        let mut st = self.reader.state();
-        if st.gone {
+    async fn reconnect(&mut self, mode: ShareMode, _disposition: Disposition) -> Result<()> {
+        let mut s = lock(&self.reader.inner.state);
+        if s.gone {
             return Err(Error::new(
                 ErrorKind::DeviceGone,
-                self.device.clone(),
+                self.id.clone(),
                 "reconnect",
             ));
         }
-        let card = st
-            .card
-            .clone()
-            .ok_or_else(|| Error::new(ErrorKind::CardRemoved, self.device.clone(), "reconnect"))?;
-        if disposition != Disposition::Leave {
-            st.generation += 1;
+        match &s.card {
+            Some(c) => {
+                self.atr = c.atr().clone();
+                self.card = Some(c.clone());
+                self.generation = s.generation;
+            }
+            None if mode == ShareMode::Direct => self.card = None,
+            None => {
+                return Err(Error::new(
+                    ErrorKind::CardRemoved,
+                    self.id.clone(),
+                    "reconnect",
+                ))
+            }
         }
-        self.generation = st.generation;
-        self.atr = card.state().atr.clone();
-        self.card = Some(card);
-        self.mode = mode;
+        if s.transaction_owner == Some(self.conn) {
+            s.transaction_owner = None;
+        }
         Ok(())
     }
 
-    async fn disconnect(self: Box<Self>, disposition: Disposition) -> Result<()> {
-        if matches!(disposition, Disposition::Reset | Disposition::Unpower) {
-            self.reader.state().generation += 1;
+    async fn disconnect(self: Box<Self>, _disposition: Disposition) -> Result<()> {
+        // Drop releases the connection either way.
+        if self.reader.is_gone() {
+            return Err(Error::new(
+                ErrorKind::DeviceGone,
+                self.id.clone(),
+                "disconnect",
+            ));
         }
         Ok(())
     }
 
     fn abandon_transaction(&mut self) {
-        if let Some(c) = &self.card {
-            c.state().in_transaction = false;
-        }
+        self.release_transaction();
     }
 }

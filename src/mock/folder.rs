@@ -1,10 +1,14 @@
-//! [`FolderScanner`]: replays the image files of a folder, in name order, as scanned pages.
-//! PNM files become raw pages; JPEG files pass through as [`PageData::Jpeg`] without decoding.
+//! [`FolderScanner`]: a [`Scanner`] that replays the image files of a folder, in name order,
+//! as pages — PNM files (`.pnm`, `.pbm`, `.pgm`, `.ppm`) as raw pages, JPEG files (`.jpg`,
+//! `.jpeg`) passed through as [`PageData::Jpeg`](crate::scan::PageData::Jpeg). Other files
+//! are ignored. Use it to feed real scans (or a bug report's pages) to the code under test.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use bytes::Bytes;
 
 use crate::device::{DeviceId, DeviceInfo, DeviceKind};
 use crate::error::{Error, ErrorKind, Result};
@@ -13,109 +17,171 @@ use crate::scan::{
     Source,
 };
 
-/// A scanner whose pages are the `.pnm/.pbm/.pgm/.ppm/.jpg/.jpeg` files of a folder, in name
-/// order. Other files are ignored. The request's resolution is used as the pages' dpi where
-/// the file gives none; mode, depth and area are those of the files.
+/// A scanner replaying a folder's PNM and JPEG files as pages. Cloning shares it.
 ///
-/// A file that cannot be read or parsed fails the job with [`ErrorKind::Protocol`] (or the I/O
-/// kind) naming the file; the pages before it are delivered.
-#[derive(Clone, Debug)]
+/// Each job lists the folder anew and delivers its image files in file-name order (up to
+/// [`ScanRequest::max_pages`]); the request's mode and area are ignored (the files are what
+/// they are). A JPEG page's dpi comes from its JFIF header, or else from the request's
+/// resolution, as does a PNM page's. A file that cannot be parsed fails the job with
+/// [`ErrorKind::Protocol`] naming the file, after the pages before it; a folder without image
+/// files fails the first page with [`ErrorKind::NoDocuments`].
+///
+/// ```no_run
+/// # async fn demo() -> buergerkoffer::Result<()> {
+/// use buergerkoffer::{Scanner, mock::FolderScanner, scan::ScanRequest};
+/// let scanner = FolderScanner::new("pages", "tests/data/pages");
+/// let pages = scanner.scan(&ScanRequest::new()).await?.collect_all().await?;
+/// println!("{} pages", pages.len());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
 pub struct FolderScanner {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     info: DeviceInfo,
     dir: PathBuf,
+    gone: AtomicBool,
+}
+
+impl fmt::Debug for FolderScanner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FolderScanner")
+            .field("id", &self.inner.info.id)
+            .field("dir", &self.inner.dir)
+            .finish()
+    }
+}
+
+enum Kind {
+    Pnm,
+    Jpeg,
+}
+
+fn kind_of(path: &Path) -> Option<Kind> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "pnm" | "pbm" | "pgm" | "ppm" => Some(Kind::Pnm),
+        "jpg" | "jpeg" => Some(Kind::Jpeg),
+        _ => None,
+    }
 }
 
 impl FolderScanner {
-    /// A scanner over `dir`, with id `mock:folder`.
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        let dir = dir.into();
+    /// A scanner with id `mock:NAME` replaying the files in `dir`.
+    pub fn new(name: &str, dir: impl Into<PathBuf>) -> Self {
+        let info = DeviceInfo::new(
+            DeviceId::mock(name),
+            DeviceKind::Scanner,
+            format!("Folder scanner {name}"),
+        )
+        .with_vendor("buergerkoffer");
         FolderScanner {
-            info: DeviceInfo::new(
-                DeviceId::mock("folder"),
-                DeviceKind::Scanner,
-                format!("Pages from {}", dir.display()),
-            ),
-            dir,
+            inner: Arc::new(Inner {
+                info,
+                dir: dir.into(),
+                gone: AtomicBool::new(false),
+            }),
         }
     }
 
-    /// The image files that will be scanned, in order.
-    ///
-    /// # Errors
-    /// [`ErrorKind::NotFound`] / [`ErrorKind::Io`] when the folder cannot be read.
-    pub fn files(&self) -> Result<Vec<PathBuf>> {
-        list_images(&self.dir, &self.info.id.to_string())
+    /// The folder it replays.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// Unplugs (`true`) or re-plugs the scanner ([`ErrorKind::DeviceGone`] while unplugged).
+    pub fn set_gone(&self, gone: bool) {
+        self.inner.gone.store(gone, Ordering::SeqCst);
+    }
+
+    fn id(&self) -> String {
+        self.inner.info.id.to_string()
+    }
+
+    fn check(&self, op: &'static str) -> Result<()> {
+        if self.inner.gone.load(Ordering::SeqCst) {
+            return Err(Error::new(ErrorKind::DeviceGone, self.id(), op));
+        }
+        Ok(())
+    }
+
+    async fn list(&self) -> Result<Vec<PathBuf>> {
+        let id = self.id();
+        let dir = &self.inner.dir;
+        let op = || format!("list {}", dir.display());
+        let mut rd = tokio::fs::read_dir(dir)
+            .await
+            .map_err(|e| Error::io(id.clone(), op(), e))?;
+        let mut files = Vec::new();
+        while let Some(entry) = rd
+            .next_entry()
+            .await
+            .map_err(|e| Error::io(id.clone(), op(), e))?
+        {
+            let path = entry.path();
+            if kind_of(&path).is_some() {
+                files.push(path);
+            }
+        }
+        files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+        Ok(files)
     }
 }
 
-fn list_images(dir: &Path, device: &str) -> Result<Vec<PathBuf>> {
-    let rd = std::fs::read_dir(dir)
-        .map_err(|e| Error::io(device.to_owned(), format!("list {}", dir.display()), e))?;
-    let mut files: Vec<PathBuf> = rd
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension()
-                .and_then(|e| e.to_str())
-                .map(|e| {
-                    matches!(
-                        e.to_ascii_lowercase().as_str(),
-                        "pnm" | "pbm" | "pgm" | "ppm" | "jpg" | "jpeg"
-                    )
-                })
-                .unwrap_or(false)
-        })
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
-/// Reads one file as a page (runs on a blocking thread).
-pub(crate) fn read_page(path: &Path, index: u32, default_dpi: u32, device: &str) -> Result<Page> {
+/// Reads and parses one file into page `index`.
+async fn load(id: &str, path: &Path, index: u32, dpi: u32) -> Result<Page> {
+    let op = format!("read page {} from {}", index + 1, path.display());
+    let data = tokio::fs::read(path)
+        .await
+        .map_err(|e| Error::io(id.to_owned(), op.clone(), e))?;
     let name = path.display().to_string();
-    let data =
-        std::fs::read(path).map_err(|e| Error::io(device.to_owned(), format!("read {name}"), e))?;
-    let with_name = |e: Error| e.with_operation(format!("read page {} from {name}", index + 1));
-    if data.starts_with(&[0xFF, 0xD8]) {
-        let h = jpeg::parse_header(&name, &data).map_err(with_name)?;
-        if h.components == 4 {
-            return Err(with_name(
-                Error::new(ErrorKind::Unsupported, name.clone(), "read JPEG")
-                    .with_detail("CMYK JPEG"),
-            ));
+    let in_file = |e: Error| {
+        let kind = e.kind();
+        let detail = format!("{}: {e}", path.display());
+        Error::new(kind, id.to_owned(), op.clone())
+            .with_detail(detail)
+            .with_source(e)
+    };
+    match kind_of(path) {
+        Some(Kind::Pnm) => pnm::decode(&data, &name)
+            .and_then(|img| img.into_page(index, (dpi, dpi)))
+            .map_err(in_file),
+        Some(Kind::Jpeg) => {
+            let info = jpeg::read_header(&data, &name).map_err(in_file)?;
+            if !matches!(info.components, 1 | 3) {
+                return Err(in_file(
+                    Error::new(ErrorKind::Unsupported, name, "read JPEG page").with_detail(
+                        format!(
+                            "{} colour components (only gray and colour pass through)",
+                            info.components
+                        ),
+                    ),
+                ));
+            }
+            Page::jpeg(
+                index,
+                info.width,
+                info.height,
+                info.density_dpi.unwrap_or((dpi, dpi)),
+                info.components,
+                data,
+            )
+            .map_err(in_file)
         }
-        let dpi = h.dpi.unwrap_or((default_dpi, default_dpi));
-        Page::jpeg(
-            index,
-            h.width,
-            h.height,
-            dpi,
-            h.components,
-            Bytes::from(data),
-        )
-        .map_err(with_name)
-    } else {
-        let (h, range) = pnm::parse(&name, &data).map_err(with_name)?;
-        let mut data = Bytes::from(data);
-        let pixels = data.split_off(range.start).split_to(range.len());
-        Page::raw(
-            index,
-            h.width,
-            h.height,
-            (default_dpi, default_dpi),
-            h.format,
-            pixels,
-        )
-        .map_err(with_name)
+        None => Err(Error::new(ErrorKind::Unsupported, id.to_owned(), op)),
     }
 }
 
 #[async_trait]
 impl Scanner for FolderScanner {
     fn info(&self) -> &DeviceInfo {
-        &self.info
+        &self.inner.info
     }
 
     async fn capabilities(&self) -> Result<ScanCapabilities> {
+        self.check("read capabilities")?;
         Ok(ScanCapabilities::new(
             Resolutions::Range {
                 min: 1,
@@ -124,49 +190,48 @@ impl Scanner for FolderScanner {
             },
             vec![ColorMode::Lineart, ColorMode::Gray, ColorMode::Color],
             vec![1, 8, 16],
-            vec![Source::Adf],
+            vec![Source::Flatbed, Source::Adf, Source::AdfDuplex],
             (1000.0, 1000.0),
         ))
     }
 
     async fn scan(&self, request: &ScanRequest) -> Result<PageStream> {
-        let device = self.info.id.to_string();
-        request.validate(&device)?;
-        let files = {
-            let (dir, device) = (self.dir.clone(), device.clone());
-            tokio::task::spawn_blocking(move || list_images(&dir, &device))
-                .await
-                .map_err(|e| {
-                    Error::new(ErrorKind::Backend, self.info.id.to_string(), "list pages")
-                        .with_source(e)
-                })??
-        };
-        if files.is_empty() {
-            return Err(Error::new(ErrorKind::NoDocuments, device, "start scan")
-                .with_detail(format!("no PNM or JPEG files in {}", self.dir.display())));
+        self.check("start scan")?;
+        let id = self.id();
+        request.validate(&id)?;
+        let mut files = self.list().await?;
+        if let Some(m) = request.max_pages {
+            files.truncate(m as usize);
         }
-        let max = request.max_pages.map_or(usize::MAX, |m| m as usize);
         let dpi = request.resolution;
-        let state = (files.into_iter().take(max).enumerate(), device, false);
-        Ok(PageStream::new(futures_util::stream::unfold(
-            state,
-            move |(mut files, device, failed)| async move {
-                if failed {
+        let state = (self.clone(), files.into_iter(), 0u32, false);
+        let stream =
+            futures_util::stream::unfold(state, move |(me, mut files, n, ended)| async move {
+                if ended {
                     return None;
                 }
-                let (i, path) = files.next()?;
-                let dev = device.clone();
-                let page =
-                    tokio::task::spawn_blocking(move || read_page(&path, i as u32, dpi, &dev))
-                        .await
-                        .unwrap_or_else(|e| {
-                            Err(Error::new(ErrorKind::Backend, device.clone(), "read page")
-                                .with_source(e))
-                        });
-                let page = page.map_err(|e| e.with_pages(i));
-                let failed = page.is_err();
-                Some((page, (files, device, failed)))
-            },
-        )))
+                let id = me.id();
+                let op = format!("scan page {}", n + 1);
+                if let Err(e) = me.check("scan page") {
+                    return Some((
+                        Err(e.with_operation(op).with_pages(n as usize)),
+                        (me, files, n, true),
+                    ));
+                }
+                let Some(path) = files.next() else {
+                    if n == 0 {
+                        let e = Error::new(ErrorKind::NoDocuments, id, op)
+                            .with_detail(format!("no PNM or JPEG files in {}", me.dir().display()))
+                            .with_pages(0);
+                        return Some((Err(e), (me, files, n, true)));
+                    }
+                    return None;
+                };
+                match load(&id, &path, n, dpi).await {
+                    Ok(page) => Some((Ok(page), (me, files, n + 1, false))),
+                    Err(e) => Some((Err(e.with_pages(n as usize)), (me, files, n, true))),
+                }
+            });
+        Ok(PageStream::new(stream))
     }
 }

@@ -1,21 +1,22 @@
 //! Mock devices for your integration tests: scriptable, with fault injection, always compiled.
 //!
-//! - [`MockScanner`]: document-like pages in every pixel format, an ADF that runs empty,
-//!   faults (jam, cover open, I/O, unplug) at a chosen page, delays and hangs.
-//! - [`FolderScanner`]: replays PNM/JPEG files of a folder as pages.
-//! - [`MockReader`] / [`MockCard`]: a card answering APDUs from a script or a closure; insert,
-//!   remove, unplug, remove-during-transmit, hangs and delays.
-//! - [`MockPrinter`]: records documents and options; state reasons (media-empty holds jobs,
-//!   a jam stops them); job lifecycle in tokio time.
-//! - [`MockKit`]: all of them behind one [`Provider`], with plug/unplug events.
+//! Every mock is a cheap handle (`Clone` shares the device, like an `Arc`), so a test keeps
+//! one handle while the code under test opens the same device through a [`Kit`](crate::Kit)
+//! holding a [`MockKit`], and injects faults into it at run time.
 //!
-//! Handles are cheap `Arc` clones that share the device: keep one in the test to inject faults
-//! while the code under test uses another, opened through a [`Kit`](crate::Kit).
+//! Mocks can be told what to expect (in the spirit of `embedded-hal-mock`): each has
+//! `expect*` methods and a `done()` that reports every difference — an unexpected call, a
+//! call with other arguments, an expectation never used — as an error. A mock that was given
+//! expectations and is dropped without `done()` panics (unless the thread already panics);
+//! mocks without expectations run free and never panic. Injected failures are always returned
+//! as errors, never unwrapped.
 //!
-//! Mocks can be told what to expect (`expect_*`); `done()` reports every difference as an
-//! error, and a mock that had expectations but is dropped without `done()` panics, failing the
-//! test (like embedded-hal-mock). Injected failures are returned as errors, never unwrapped.
-//! Delays use tokio time, so tests can run them on a paused clock.
+//! | mock | trait | faults it can inject |
+//! |------|-------|----------------------|
+//! | [`MockScanner`] | [`Scanner`](crate::Scanner) | feeder empty, jam / cover open / I/O / gone at page k, hang, busy, delay |
+//! | [`FolderScanner`] | [`Scanner`](crate::Scanner) | replays PNM/JPEG files; a corrupt file is a protocol error |
+//! | [`MockReader`], [`MockCard`] | [`CardReader`](crate::CardReader), [`Card`](crate::Card) | card in/out, reader gone, removal during transmit, hang, delay, any error per APDU |
+//! | [`MockPrinter`] | [`Printer`](crate::Printer) | media empty (held jobs), jam (stopped job), gone, busy, format refused |
 
 mod card;
 mod content;
@@ -24,53 +25,89 @@ mod printer;
 mod scanner;
 mod script;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+pub use card::{
+    ApduStep, MockCard, MockReader, FEATURE_EXECUTE_PACE, FEATURE_MODIFY_PIN_DIRECT,
+    FEATURE_VERIFY_PIN_DIRECT, GET_FEATURE_REQUEST,
+};
+pub use content::render_page;
+pub use folder::FolderScanner;
+pub use printer::{MockPrinter, PrintedDocument};
+pub use scanner::{MockScanner, MOCK_MAX_DPI};
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
-pub use card::{
-    parse_features, Action, MockCard, MockReader, Step, FEATURE_EXECUTE_PACE,
-    FEATURE_MODIFY_PIN_DIRECT, FEATURE_VERIFY_PIN_DIRECT, GET_FEATURE_REQUEST,
-};
-pub use folder::FolderScanner;
-pub use printer::{MockPrinter, PrintedDocument};
-pub use scanner::{MockScanner, ScanFault, ScannerStats};
-
-use crate::card::{Atr, CardReader};
+use crate::card::CardReader;
 use crate::device::{
     broadcast_stream, Backend, BoxStream, DeviceEvent, DeviceId, DeviceInfo, Provider,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::print::Printer;
 use crate::scan::Scanner;
+use script::lock;
 
-/// The ATR the standard mock card reports: that of the `vicc` virtual card used in the
-/// real-peer tests.
-pub const MOCK_CARD_ATR: &str = "3B 95 13 81 01 80 73 FF 01 00 0B";
+/// A whole mock kit: card readers, scanners and printers behind one [`Provider`]
+/// (backend [`Backend::Mock`]).
+///
+/// Cloning shares the kit: add one clone to a [`Kit`](crate::Kit), keep another to plug and
+/// unplug devices (the kit's event stream reports [`DeviceEvent::Added`] /
+/// [`DeviceEvent::Removed`]) and to reach the mocks the code under test opened.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> buergerkoffer::Result<()> {
+/// use buergerkoffer::{ErrorKind, Kit, DeviceId, mock::MockKit, scan::{ScanRequest, Source}};
+/// let mock = MockKit::standard();
+/// let kit = Kit::new().with_provider(mock.clone());
+/// let scanner = kit.open_scanner(&DeviceId::mock("scanner")).await?;
+/// // Inject a jam into the scanner the code under test opened.
+/// mock.scanner("scanner").unwrap().fail_at(2, ErrorKind::PaperJam);
+/// let mut pages = scanner.scan(&ScanRequest::new().resolution(50).source(Source::Adf)).await?;
+/// assert!(pages.next_page().await.unwrap().is_ok());
+/// assert_eq!(pages.next_page().await.unwrap().unwrap_err().kind(), ErrorKind::PaperJam);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct MockKit {
+    inner: Arc<KitInner>,
+}
+
+struct KitInner {
+    devices: Mutex<Devices>,
+    events: broadcast::Sender<DeviceEvent>,
+}
 
 #[derive(Default)]
 struct Devices {
     readers: Vec<MockReader>,
-    scanners: Vec<MockScanner>,
-    folders: Vec<FolderScanner>,
+    scanners: Vec<ScannerSlot>,
     printers: Vec<MockPrinter>,
 }
 
-/// A whole mock kit: card readers, scanners and printers behind one [`Provider`], with
-/// plug/unplug events. Cheap to clone; clones share the kit.
+/// A scanner in the kit: a [`MockScanner`] or a [`FolderScanner`].
 #[derive(Clone)]
-pub struct MockKit {
-    devices: Arc<Mutex<Devices>>,
-    events: broadcast::Sender<DeviceEvent>,
+enum ScannerSlot {
+    Mock(MockScanner),
+    Folder(FolderScanner),
 }
 
-impl std::fmt::Debug for MockKit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let d = self.lock();
+impl ScannerSlot {
+    fn info(&self) -> &DeviceInfo {
+        match self {
+            ScannerSlot::Mock(s) => s.info(),
+            ScannerSlot::Folder(s) => s.info(),
+        }
+    }
+}
+
+impl fmt::Debug for MockKit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = lock(&self.inner.devices);
         f.debug_struct("MockKit")
             .field("readers", &d.readers.len())
-            .field("scanners", &(d.scanners.len() + d.folders.len()))
+            .field("scanners", &d.scanners.len())
             .field("printers", &d.printers.len())
             .finish()
     }
@@ -82,160 +119,183 @@ impl Default for MockKit {
     }
 }
 
+/// Whether `id` (`mock:NAME` or just `NAME`) names the device `info`.
+fn matches(info: &DeviceInfo, id: &str) -> bool {
+    info.id.name() == id || info.id.to_string() == id
+}
+
 impl MockKit {
-    /// An empty kit.
+    /// An empty kit; add devices with the `with_*` builders or `plug_*` at run time.
     pub fn new() -> Self {
+        let (events, _) = broadcast::channel(64);
         MockKit {
-            devices: Arc::new(Mutex::new(Devices::default())),
-            events: broadcast::channel(64).0,
+            inner: Arc::new(KitInner {
+                devices: Mutex::new(Devices::default()),
+                events,
+            }),
         }
     }
 
-    /// The standard kit: reader `mock:reader` with a card inserted (ATR [`MOCK_CARD_ATR`]),
-    /// scanner `mock:scanner` (flatbed and an ADF holding 10 sheets) and printer
-    /// `mock:printer`.
+    /// The standard kit: reader `mock:reader` holding an eID-like card ([`MockCard::eid`]) and
+    /// offering a PIN pad and PACE, scanner `mock:scanner` (flatbed plus a feeder of 10
+    /// sheets), printer `mock:printer`.
     pub fn standard() -> Self {
-        let reader = MockReader::new("reader");
-        if let Ok(atr) = MOCK_CARD_ATR.parse::<Atr>() {
-            reader.insert(MockCard::new(atr));
-        }
         MockKit::new()
-            .with_reader(reader)
-            .with_scanner(MockScanner::new("scanner").feeder(10))
+            .with_reader(
+                MockReader::new("reader")
+                    .with_features(vec![
+                        (FEATURE_VERIFY_PIN_DIRECT, 0x4233_0006),
+                        (FEATURE_MODIFY_PIN_DIRECT, 0x4233_0007),
+                        (FEATURE_EXECUTE_PACE, 0x4233_0020),
+                    ])
+                    .with_card(MockCard::eid()),
+            )
+            .with_scanner(MockScanner::new("scanner"))
             .with_printer(MockPrinter::new("printer"))
     }
 
-    fn lock(&self) -> MutexGuard<'_, Devices> {
-        self.devices.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Adds a reader.
+    /// Adds a reader (no event).
     #[must_use]
-    pub fn with_reader(self, r: MockReader) -> Self {
-        self.lock().readers.push(r);
+    pub fn with_reader(self, reader: MockReader) -> Self {
+        lock(&self.inner.devices).readers.push(reader);
         self
     }
 
-    /// Adds a scanner.
+    /// Adds a scanner (no event).
     #[must_use]
-    pub fn with_scanner(self, s: MockScanner) -> Self {
-        self.lock().scanners.push(s);
-        self
-    }
-
-    /// Adds a folder scanner.
-    #[must_use]
-    pub fn with_folder_scanner(self, s: FolderScanner) -> Self {
-        self.lock().folders.push(s);
-        self
-    }
-
-    /// Adds a printer.
-    #[must_use]
-    pub fn with_printer(self, p: MockPrinter) -> Self {
-        self.lock().printers.push(p);
-        self
-    }
-
-    /// The reader with this id (a shared handle), if present.
-    pub fn reader(&self, name: &str) -> Option<MockReader> {
-        let id = DeviceId::mock(name);
-        self.lock()
-            .readers
-            .iter()
-            .find(|r| r.info().id == id)
-            .cloned()
-    }
-
-    /// The scanner with this name (a shared handle), if present.
-    pub fn scanner(&self, name: &str) -> Option<MockScanner> {
-        let id = DeviceId::mock(name);
-        self.lock()
+    pub fn with_scanner(self, scanner: MockScanner) -> Self {
+        lock(&self.inner.devices)
             .scanners
-            .iter()
-            .find(|s| s.info().id == id)
-            .cloned()
+            .push(ScannerSlot::Mock(scanner));
+        self
     }
 
-    /// The printer with this name (a shared handle), if present.
-    pub fn printer(&self, name: &str) -> Option<MockPrinter> {
-        let id = DeviceId::mock(name);
-        self.lock()
-            .printers
-            .iter()
-            .find(|p| p.info().id == id)
-            .cloned()
+    /// Adds a folder-replaying scanner (no event).
+    #[must_use]
+    pub fn with_folder_scanner(self, scanner: FolderScanner) -> Self {
+        lock(&self.inner.devices)
+            .scanners
+            .push(ScannerSlot::Folder(scanner));
+        self
     }
 
-    fn emit(&self, ev: DeviceEvent) {
-        let _ = self.events.send(ev);
+    /// Adds a printer (no event).
+    #[must_use]
+    pub fn with_printer(self, printer: MockPrinter) -> Self {
+        lock(&self.inner.devices).printers.push(printer);
+        self
     }
 
-    /// Plugs a reader in at run time ([`DeviceEvent::Added`]).
-    pub fn plug_reader(&self, r: MockReader) {
-        let info = r.info().clone();
-        self.lock().readers.push(r);
-        self.emit(DeviceEvent::Added(info));
+    fn added(&self, info: DeviceInfo) {
+        let _ = self.inner.events.send(DeviceEvent::Added(info));
+    }
+
+    /// Plugs a reader in at run time: subscribers see [`DeviceEvent::Added`].
+    pub fn plug_reader(&self, reader: MockReader) {
+        reader.replug();
+        let info = reader.info().clone();
+        lock(&self.inner.devices).readers.push(reader);
+        self.added(info);
     }
 
     /// Plugs a scanner in at run time.
-    pub fn plug_scanner(&self, s: MockScanner) {
-        let info = s.info().clone();
-        self.lock().scanners.push(s);
-        self.emit(DeviceEvent::Added(info));
+    pub fn plug_scanner(&self, scanner: MockScanner) {
+        scanner.set_gone(false);
+        let info = scanner.info().clone();
+        lock(&self.inner.devices)
+            .scanners
+            .push(ScannerSlot::Mock(scanner));
+        self.added(info);
     }
 
     /// Plugs a printer in at run time.
-    pub fn plug_printer(&self, p: MockPrinter) {
-        let info = p.info().clone();
-        self.lock().printers.push(p);
-        self.emit(DeviceEvent::Added(info));
+    pub fn plug_printer(&self, printer: MockPrinter) {
+        printer.set_gone(false);
+        let info = printer.info().clone();
+        lock(&self.inner.devices).printers.push(printer);
+        self.added(info);
     }
 
-    /// Unplugs a device by id ([`DeviceEvent::Removed`]); open handles fail with
-    /// [`ErrorKind::DeviceGone`]. Returns whether the device was present.
-    pub fn unplug(&self, id: &DeviceId) -> bool {
-        let found = {
-            let mut d = self.lock();
-            let mut found = false;
-            d.readers.retain(|r| {
-                let hit = &r.info().id == id;
-                if hit {
-                    r.unplug();
-                    found = true;
+    /// Unplugs the device `id` (`mock:NAME` or `NAME`): it leaves the list, handles already
+    /// open fail with [`ErrorKind::DeviceGone`] (a reader also reports
+    /// [`ReaderEvent::ReaderRemoved`](crate::card::ReaderEvent::ReaderRemoved)), and subscribers
+    /// see [`DeviceEvent::Removed`]. Returns whether such a device was present.
+    pub fn unplug(&self, id: &str) -> bool {
+        let removed = {
+            let mut d = lock(&self.inner.devices);
+            if let Some(i) = d.readers.iter().position(|r| matches(r.info(), id)) {
+                let r = d.readers.remove(i);
+                r.unplug();
+                Some(r.info().id.clone())
+            } else if let Some(i) = d.scanners.iter().position(|s| matches(s.info(), id)) {
+                let s = d.scanners.remove(i);
+                let out = s.info().id.clone();
+                match s {
+                    ScannerSlot::Mock(s) => s.set_gone(true),
+                    ScannerSlot::Folder(s) => s.set_gone(true),
                 }
-                !hit
-            });
-            d.scanners.retain(|s| {
-                let hit = &s.info().id == id;
-                if hit {
-                    s.unplug();
-                    found = true;
-                }
-                !hit
-            });
-            d.printers.retain(|p| {
-                let hit = &p.info().id == id;
-                if hit {
-                    p.unplug();
-                    found = true;
-                }
-                !hit
-            });
-            let before = d.folders.len();
-            d.folders.retain(|f| &f.info().id != id);
-            found || d.folders.len() != before
+                Some(out)
+            } else if let Some(i) = d.printers.iter().position(|p| matches(p.info(), id)) {
+                let p = d.printers.remove(i);
+                p.set_gone(true);
+                Some(p.info().id.clone())
+            } else {
+                None
+            }
         };
-        if found {
-            self.emit(DeviceEvent::Removed(id.clone()));
+        match removed {
+            Some(id) => {
+                let _ = self.inner.events.send(DeviceEvent::Removed(id));
+                true
+            }
+            None => false,
         }
-        found
     }
 
-    fn not_found(id: &DeviceId, op: &'static str) -> Error {
-        Error::new(ErrorKind::NotFound, id.to_string(), op)
-            .with_detail("no such device in the mock kit")
+    /// The reader `id` (`mock:NAME` or `NAME`): a handle sharing its state.
+    pub fn reader(&self, id: &str) -> Option<MockReader> {
+        lock(&self.inner.devices)
+            .readers
+            .iter()
+            .find(|r| matches(r.info(), id))
+            .cloned()
     }
+
+    /// The mock scanner `id`.
+    pub fn scanner(&self, id: &str) -> Option<MockScanner> {
+        lock(&self.inner.devices)
+            .scanners
+            .iter()
+            .find_map(|s| match s {
+                ScannerSlot::Mock(m) if matches(m.info(), id) => Some(m.clone()),
+                _ => None,
+            })
+    }
+
+    /// The folder scanner `id`.
+    pub fn folder_scanner(&self, id: &str) -> Option<FolderScanner> {
+        lock(&self.inner.devices)
+            .scanners
+            .iter()
+            .find_map(|s| match s {
+                ScannerSlot::Folder(m) if matches(m.info(), id) => Some(m.clone()),
+                _ => None,
+            })
+    }
+
+    /// The printer `id`.
+    pub fn printer(&self, id: &str) -> Option<MockPrinter> {
+        lock(&self.inner.devices)
+            .printers
+            .iter()
+            .find(|p| matches(p.info(), id))
+            .cloned()
+    }
+}
+
+fn not_found(id: &DeviceId, op: &'static str) -> Error {
+    Error::new(ErrorKind::NotFound, id.to_string(), op)
+        .with_detail("no such device in the mock kit")
 }
 
 #[async_trait]
@@ -245,52 +305,48 @@ impl Provider for MockKit {
     }
 
     async fn devices(&self) -> Result<Vec<DeviceInfo>> {
-        let d = self.lock();
+        let d = lock(&self.inner.devices);
         Ok(d.readers
             .iter()
             .map(|r| r.info().clone())
             .chain(d.scanners.iter().map(|s| s.info().clone()))
-            .chain(d.folders.iter().map(|s| s.info().clone()))
             .chain(d.printers.iter().map(|p| p.info().clone()))
             .collect())
     }
 
     async fn open_reader(&self, id: &DeviceId) -> Result<Box<dyn CardReader>> {
-        let r = self
-            .lock()
-            .readers
+        let d = lock(&self.inner.devices);
+        d.readers
             .iter()
             .find(|r| &r.info().id == id)
-            .cloned();
-        r.map(|r| Box::new(r) as Box<dyn CardReader>)
-            .ok_or_else(|| Self::not_found(id, "open card reader"))
+            .map(|r| Box::new(r.clone()) as Box<dyn CardReader>)
+            .ok_or_else(|| not_found(id, "open card reader"))
     }
 
     async fn open_scanner(&self, id: &DeviceId) -> Result<Box<dyn Scanner>> {
-        let d = self.lock();
-        if let Some(s) = d.scanners.iter().find(|s| &s.info().id == id) {
-            return Ok(Box::new(s.clone()));
-        }
-        if let Some(s) = d.folders.iter().find(|s| &s.info().id == id) {
-            return Ok(Box::new(s.clone()));
-        }
-        Err(Self::not_found(id, "open scanner"))
+        let d = lock(&self.inner.devices);
+        d.scanners
+            .iter()
+            .find(|s| &s.info().id == id)
+            .map(|s| match s {
+                ScannerSlot::Mock(m) => Box::new(m.clone()) as Box<dyn Scanner>,
+                ScannerSlot::Folder(f) => Box::new(f.clone()) as Box<dyn Scanner>,
+            })
+            .ok_or_else(|| not_found(id, "open scanner"))
     }
 
     async fn open_printer(&self, id: &DeviceId) -> Result<Box<dyn Printer>> {
-        let p = self
-            .lock()
-            .printers
+        let d = lock(&self.inner.devices);
+        d.printers
             .iter()
             .find(|p| &p.info().id == id)
-            .cloned();
-        p.map(|p| Box::new(p) as Box<dyn Printer>)
-            .ok_or_else(|| Self::not_found(id, "open printer"))
+            .map(|p| Box::new(p.clone()) as Box<dyn Printer>)
+            .ok_or_else(|| not_found(id, "open printer"))
     }
 
     fn events(&self) -> BoxStream<DeviceEvent> {
-        broadcast_stream(self.events.subscribe(), |missed| DeviceEvent::Lagged {
-            missed,
+        broadcast_stream(self.inner.events.subscribe(), |missed| {
+            DeviceEvent::Lagged { missed }
         })
     }
 }

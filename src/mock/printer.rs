@@ -1,22 +1,23 @@
-//! [`MockPrinter`]: records every document and its options; state reasons you can set
-//! (media-empty holds jobs until cleared, a jam stops the job); a job lifecycle
-//! pending -> processing -> completed in tokio time.
+//! [`MockPrinter`]: a [`Printer`] that records every document it is sent, with state reasons
+//! the test sets (media-empty holds jobs, media-jam stops them), a job lifecycle
+//! pending -> processing -> completed driven by tokio time, cancel, configurable accepted
+//! formats, injected failures and expected prints checked by [`MockPrinter::done`].
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use tokio::sync::Notify;
+use tokio::time::Instant;
 
-use super::script::{panic_if_done_owed, Expectations};
+use super::script::{lock, Script};
 use crate::device::{DeviceId, DeviceInfo, DeviceKind};
 use crate::error::{Error, ErrorKind, Result};
 use crate::print::{
     Document, DocumentBody, DocumentFormat, JobId, JobState, JobStatus, PrintOptions, Printer,
-    PrinterCapabilities, PrinterState, PrinterStatus, ReasonKind, Severity, Sides, StateReason,
+    PrinterCapabilities, PrinterState, PrinterStatus, Sides, StateReason,
 };
 use crate::scan::PageData;
 
@@ -24,56 +25,42 @@ use crate::scan::PageData;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PrintedDocument {
-    /// The job it was printed in.
+    /// The job it became.
     pub job: JobId,
-    /// Its format.
+    /// Its format (for a scanned page: JPEG, or PWG raster for raw pixels).
     pub format: DocumentFormat,
     /// Its name, if it had one.
     pub name: Option<String>,
-    /// Its bytes (for a raw page: the raw pixels).
-    pub data: Bytes,
     /// The options it was printed with.
     pub options: PrintOptions,
+    /// Its bytes, as [`Document::read_all`] read them (raw pixels for a raw page).
+    pub data: Bytes,
 }
 
-struct State {
-    reasons: Vec<StateReason>,
-    message: Option<String>,
-    caps: PrinterCapabilities,
-    jobs: BTreeMap<u32, JobStatus>,
-    next_id: u32,
-    printed: Vec<PrintedDocument>,
-    processing_time: Duration,
-    queue_running: bool,
-    gone: bool,
-    expectations: Expectations<(DocumentFormat, PrintOptions)>,
-}
-
-struct Inner {
-    info: DeviceInfo,
-    state: Mutex<State>,
-    wake: Arc<Notify>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        self.wake.notify_waiters();
-        let st = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
-        panic_if_done_owed(st.expectations.owes_done(), st.expectations.device());
-    }
-}
-
-/// A mock printer. Cheap to clone; clones share the printer.
+/// A scriptable mock printer. Cloning shares the printer.
+///
+/// Jobs start `Pending`, turn `Processing` after the pending time and `Completed` after the
+/// processing time (tokio time: a paused clock makes this instant and deterministic). While a
+/// state reason of severity error is set (e.g. `media-empty-error`, `door-open-error`), jobs
+/// make no progress: pending jobs stay `Pending` and processing ones are `Stopped`
+/// (`media-jam-error` thus stops the job being printed); clearing the reason resumes them.
 ///
 /// ```
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> buergerkoffer::Result<()> {
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> buergerkoffer::Result<()> {
 /// use std::time::Duration;
-/// use buergerkoffer::{Printer, mock::MockPrinter, print::{Document, JobState, PrintOptions}};
+/// use buergerkoffer::Printer;
+/// use buergerkoffer::mock::MockPrinter;
+/// use buergerkoffer::print::{Document, JobState, PrintOptions, StateReason};
 /// let printer = MockPrinter::new("printer");
-/// let job = printer.print(Document::pdf(&b"%PDF-1.7 ..."[..]), &PrintOptions::new().copies(2)).await?;
-/// let end = printer.wait_for_job(job, Duration::from_secs(5), Duration::from_millis(10)).await?;
-/// assert_eq!(end.state, JobState::Completed);
-/// assert_eq!(printer.printed()[0].options.copies, 2);
+/// printer.set_reasons(vec![StateReason::from_keyword("media-empty-error").unwrap()]);
+/// let job = printer.print(Document::pdf(&b"%PDF-1.7"[..]), &PrintOptions::new()).await?;
+/// tokio::time::sleep(Duration::from_secs(60)).await;
+/// assert_eq!(printer.job(job).await?.state, JobState::Pending); // held: no paper
+/// printer.clear_reasons();
+/// let done = printer.wait_for_job(job, Duration::from_secs(10), Duration::from_millis(100)).await?;
+/// assert_eq!(done.state, JobState::Completed);
+/// assert_eq!(printer.documents()[0].data.as_ref(), b"%PDF-1.7");
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -81,24 +68,107 @@ pub struct MockPrinter {
     inner: Arc<Inner>,
 }
 
+/// An expected print: the format and options the code under test should send.
+type PrintExpectation = (DocumentFormat, PrintOptions);
+
+struct Inner {
+    info: DeviceInfo,
+    state: Mutex<State>,
+    script: Mutex<Script<PrintExpectation>>,
+}
+
+struct State {
+    reasons: Vec<StateReason>,
+    caps: PrinterCapabilities,
+    jobs: BTreeMap<u32, Job>,
+    next_id: u32,
+    pending_time: Duration,
+    processing_time: Duration,
+    last: Option<Instant>,
+    gone: bool,
+    accepting: bool,
+    fail_next_print: Option<ErrorKind>,
+}
+
+struct Job {
+    record: PrintedDocument,
+    state: JobState,
+    /// Time left in the current phase (pending or processing).
+    left: Duration,
+}
+
 impl fmt::Debug for MockPrinter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = lock(&self.inner.state);
         f.debug_struct("MockPrinter")
             .field("id", &self.inner.info.id)
+            .field("reasons", &s.reasons)
+            .field("jobs", &s.jobs.len())
             .finish()
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+impl State {
+    fn blocking(&self) -> Option<&StateReason> {
+        self.reasons.iter().find(|r| r.blocking_error().is_some())
+    }
+
+    /// Moves the job lifecycle forward to now; the reasons were constant since the last call.
+    fn advance(&mut self) {
+        let now = Instant::now();
+        let dt = self
+            .last
+            .map_or(Duration::ZERO, |l| now.saturating_duration_since(l));
+        self.last = Some(now);
+        let blocked = self.blocking().is_some();
+        let processing_time = self.processing_time;
+        for job in self.jobs.values_mut() {
+            if job.state.is_terminal() {
+                continue;
+            }
+            if blocked {
+                if job.state == JobState::Processing {
+                    job.state = JobState::Stopped;
+                }
+                continue;
+            }
+            if job.state == JobState::Stopped {
+                job.state = JobState::Processing;
+            }
+            let mut t = dt;
+            if job.state == JobState::Pending {
+                if t >= job.left {
+                    t -= job.left;
+                    job.state = JobState::Processing;
+                    job.left = processing_time;
+                } else {
+                    job.left -= t;
+                    continue;
+                }
+            }
+            if job.state == JobState::Processing {
+                if t >= job.left {
+                    job.state = JobState::Completed;
+                    job.left = Duration::ZERO;
+                } else {
+                    job.left -= t;
+                }
+            }
+        }
+    }
 }
 
 impl MockPrinter {
-    /// A printer `mock:NAME` that accepts PDF, JPEG and PWG raster, A4 and Letter, duplex,
-    /// colour; jobs take 100 ms (tokio time) to print.
+    /// A printer with id `mock:NAME`: accepts PDF, JPEG and PWG raster, A4 and letter, simplex
+    /// and duplex, colour, 99 copies; jobs pend 50 ms and print for 500 ms.
     pub fn new(name: &str) -> Self {
         let id = DeviceId::mock(name);
-        let device = id.to_string();
+        let info = DeviceInfo::new(
+            id.clone(),
+            DeviceKind::Printer,
+            format!("Mock printer {name}"),
+        )
+        .with_vendor("buergerkoffer");
         let caps = PrinterCapabilities {
             formats: vec![
                 DocumentFormat::Pdf,
@@ -118,215 +188,137 @@ impl MockPrinter {
         };
         MockPrinter {
             inner: Arc::new(Inner {
-                info: DeviceInfo::new(id, DeviceKind::Printer, format!("Mock printer {name}"))
-                    .with_vendor("buergerkoffer"),
+                info,
                 state: Mutex::new(State {
                     reasons: Vec::new(),
-                    message: None,
                     caps,
                     jobs: BTreeMap::new(),
                     next_id: 1,
-                    printed: Vec::new(),
-                    processing_time: Duration::from_millis(100),
-                    queue_running: false,
+                    pending_time: Duration::from_millis(50),
+                    processing_time: Duration::from_millis(500),
+                    last: None,
                     gone: false,
-                    expectations: Expectations::new(device),
+                    accepting: true,
+                    fail_next_print: None,
                 }),
-                wake: Arc::new(Notify::new()),
+                script: Mutex::new(Script::new(id.to_string())),
             }),
         }
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
-        lock(&self.inner.state)
+    /// Accepts only these formats; others are refused with [`ErrorKind::Unsupported`] naming
+    /// the accepted ones.
+    #[must_use]
+    pub fn with_formats(self, formats: Vec<DocumentFormat>) -> Self {
+        lock(&self.inner.state).caps.formats = formats;
+        self
     }
 
-    fn device(&self) -> String {
+    /// Sets how long jobs stay pending and processing (tokio time).
+    #[must_use]
+    pub fn with_durations(self, pending: Duration, processing: Duration) -> Self {
+        {
+            let mut s = lock(&self.inner.state);
+            s.pending_time = pending;
+            s.processing_time = processing;
+        }
+        self
+    }
+
+    fn update(&self, f: impl FnOnce(&mut State)) {
+        let mut s = lock(&self.inner.state);
+        // Progress up to now happens under the old reasons.
+        s.advance();
+        f(&mut s);
+    }
+
+    /// Replaces the printer-state-reasons (e.g. `media-empty-error`).
+    pub fn set_reasons(&self, reasons: Vec<StateReason>) {
+        self.update(|s| s.reasons = reasons);
+    }
+
+    /// Adds one state reason.
+    pub fn add_reason(&self, reason: StateReason) {
+        self.update(|s| s.reasons.push(reason));
+    }
+
+    /// Clears all state reasons: held and stopped jobs resume.
+    pub fn clear_reasons(&self) {
+        self.update(|s| s.reasons.clear());
+    }
+
+    /// Unplugs (`true`) or re-plugs the printer: while unplugged every call fails with
+    /// [`ErrorKind::DeviceGone`].
+    pub fn set_gone(&self, gone: bool) {
+        self.update(|s| s.gone = gone);
+    }
+
+    /// Whether the printer accepts jobs; when not, `print` fails with [`ErrorKind::Busy`].
+    pub fn set_accepting(&self, accepting: bool) {
+        self.update(|s| s.accepting = accepting);
+    }
+
+    /// The next `print` fails with `kind` before a job is created.
+    pub fn fail_next_print(&self, kind: ErrorKind) {
+        self.update(|s| s.fail_next_print = Some(kind));
+    }
+
+    /// Every document received so far, in job order.
+    pub fn documents(&self) -> Vec<PrintedDocument> {
+        lock(&self.inner.state)
+            .jobs
+            .values()
+            .map(|j| j.record.clone())
+            .collect()
+    }
+
+    /// Expects prints of these (format, options), in order. Call [`done`](Self::done) at the
+    /// end; a print that differs is refused with [`ErrorKind::InvalidInput`].
+    pub fn expect_prints(&self, prints: impl IntoIterator<Item = (DocumentFormat, PrintOptions)>) {
+        lock(&self.inner.script).expect(prints);
+    }
+
+    /// Checks the expectations.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] describing each unexpected or differing print and each
+    /// expectation left unused.
+    pub fn done(&self) -> Result<()> {
+        lock(&self.inner.script).done(|(f, o)| format!("print {f} with {o:?}"))
+    }
+
+    fn id(&self) -> String {
         self.inner.info.id.to_string()
     }
 
-    /// Only these formats are accepted.
-    #[must_use]
-    pub fn accepting(self, formats: Vec<DocumentFormat>) -> Self {
-        self.state().caps.formats = formats;
-        self
-    }
-
-    /// How long each job prints (tokio time).
-    #[must_use]
-    pub fn processing_time(self, d: Duration) -> Self {
-        self.state().processing_time = d;
-        self
-    }
-
-    /// Sets a state reason (e.g. `media-empty-error`), replacing one of the same kind.
-    pub fn set_reason(&self, reason: StateReason) {
-        {
-            let mut st = self.state();
-            st.reasons.retain(|r| r.kind != reason.kind);
-            st.reasons.push(reason);
+    fn checked(&self, op: &'static str) -> Result<std::sync::MutexGuard<'_, State>> {
+        let mut s = lock(&self.inner.state);
+        s.advance();
+        if s.gone {
+            return Err(Error::new(ErrorKind::DeviceGone, self.id(), op));
         }
-        self.inner.wake.notify_waiters();
+        Ok(s)
     }
 
-    /// Sets a reason by IPP keyword, e.g. `"media-jam-error"`.
-    pub fn set_reason_keyword(&self, keyword: &str) {
-        if let Some(r) = StateReason::from_keyword(keyword) {
-            self.set_reason(r);
+    fn check_options(&self, caps: &PrinterCapabilities, o: &PrintOptions) -> Result<()> {
+        let bad = |what: String| {
+            Error::new(ErrorKind::InvalidInput, self.id(), "print").with_detail(what)
+        };
+        if o.copies == 0 || o.copies > caps.max_copies {
+            return Err(bad(format!(
+                "{} copies, expected 1..={}",
+                o.copies, caps.max_copies
+            )));
         }
-    }
-
-    /// Clears reasons of `kind`; held jobs resume.
-    pub fn clear_reason(&self, kind: &ReasonKind) {
-        self.state().reasons.retain(|r| &r.kind != kind);
-        self.inner.wake.notify_one();
-        self.inner.wake.notify_waiters();
-    }
-
-    /// Clears all reasons.
-    pub fn clear_reasons(&self) {
-        self.state().reasons.clear();
-        self.inner.wake.notify_one();
-        self.inner.wake.notify_waiters();
-    }
-
-    /// Sets the printer's state message.
-    pub fn set_message(&self, message: Option<String>) {
-        self.state().message = message;
-    }
-
-    /// Unplugs the printer: every call fails with [`ErrorKind::DeviceGone`].
-    pub fn unplug(&self) {
-        self.state().gone = true;
-    }
-
-    /// Every document received so far.
-    pub fn printed(&self) -> Vec<PrintedDocument> {
-        self.state().printed.clone()
-    }
-
-    /// Expects a print of `format` with exactly `options` next.
-    #[must_use]
-    pub fn expect_print(self, format: DocumentFormat, options: PrintOptions) -> Self {
-        self.state().expectations.push((format, options));
-        self
-    }
-
-    /// Reports unexpected or missing prints.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`] listing every difference.
-    pub fn done(&self) -> Result<()> {
-        self.state().expectations.done(Vec::new())
-    }
-
-    fn check_present(&self, op: &'static str) -> Result<()> {
-        if self.state().gone {
-            return Err(Error::new(ErrorKind::DeviceGone, self.device(), op)
-                .with_detail("printer unplugged"));
+        if !caps.sides.contains(&o.sides) {
+            return Err(bad(format!("sides {} not supported", o.sides.keyword())));
+        }
+        if let Some(m) = &o.media {
+            if !caps.media_supported.contains(m) {
+                return Err(bad(format!("media {m} not supported")));
+            }
         }
         Ok(())
-    }
-
-    fn start_queue(&self) {
-        let mut st = self.state();
-        if st.queue_running {
-            return;
-        }
-        st.queue_running = true;
-        drop(st);
-        tokio::spawn(run_queue(
-            Arc::downgrade(&self.inner),
-            self.inner.wake.clone(),
-        ));
-    }
-}
-
-fn blocking(reasons: &[StateReason]) -> Option<&StateReason> {
-    reasons
-        .iter()
-        .find(|r| r.severity == Severity::Error && r.blocking_error().is_some())
-}
-
-/// Prints pending jobs one after another; waits while a blocking reason is set.
-async fn run_queue(weak: Weak<Inner>, wake: Arc<Notify>) {
-    loop {
-        let notified = wake.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        let Some(inner) = weak.upgrade() else { return };
-        let step = {
-            let mut st = lock(&inner.state);
-            let pending = st
-                .jobs
-                .values()
-                .find(|j| j.state == JobState::Pending)
-                .map(|j| j.id);
-            match pending {
-                None => {
-                    st.queue_running = false;
-                    return;
-                }
-                Some(id) if blocking(&st.reasons).is_some() => {
-                    let reason = blocking(&st.reasons).map(StateReason::keyword);
-                    if let Some(j) = st.jobs.get_mut(&id.0) {
-                        j.reasons = vec!["printer-stopped".into()];
-                        j.message = reason;
-                    }
-                    None
-                }
-                Some(id) => {
-                    if let Some(j) = st.jobs.get_mut(&id.0) {
-                        j.state = JobState::Processing;
-                        j.reasons = vec!["job-printing".into()];
-                        j.message = None;
-                    }
-                    Some((id, st.processing_time))
-                }
-            }
-        };
-        drop(inner);
-        let Some((id, time)) = step else {
-            notified.await;
-            continue;
-        };
-        tokio::time::sleep(time).await;
-        // A jam (or any blocking reason) during printing stops the job until cleared.
-        loop {
-            let notified = wake.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let Some(inner) = weak.upgrade() else { return };
-            let blocked = {
-                let mut st = lock(&inner.state);
-                let reason = blocking(&st.reasons).map(StateReason::keyword);
-                let Some(job) = st.jobs.get_mut(&id.0) else {
-                    break;
-                };
-                if job.state.is_terminal() {
-                    break;
-                }
-                match reason {
-                    Some(r) => {
-                        job.state = JobState::Stopped;
-                        job.reasons = vec!["printer-stopped".into()];
-                        job.message = Some(r);
-                        true
-                    }
-                    None => {
-                        job.state = JobState::Completed;
-                        job.reasons = vec!["job-completed-successfully".into()];
-                        job.message = None;
-                        false
-                    }
-                }
-            };
-            drop(inner);
-            if !blocked {
-                break;
-            }
-            notified.await;
-        }
     }
 }
 
@@ -337,121 +329,125 @@ impl Printer for MockPrinter {
     }
 
     async fn capabilities(&self) -> Result<PrinterCapabilities> {
-        self.check_present("Get-Printer-Attributes")?;
-        Ok(self.state().caps.clone())
+        Ok(self.checked("read capabilities")?.caps.clone())
     }
 
     async fn status(&self) -> Result<PrinterStatus> {
-        self.check_present("Get-Printer-Attributes")?;
-        let st = self.state();
-        let busy = st.jobs.values().any(|j| j.state == JobState::Processing);
-        let state = if blocking(&st.reasons).is_some() {
+        let s = self.checked("read status")?;
+        let state = if s.blocking().is_some() {
             PrinterState::Stopped
-        } else if busy {
+        } else if s.jobs.values().any(|j| j.state == JobState::Processing) {
             PrinterState::Processing
         } else {
             PrinterState::Idle
         };
-        let mut status = PrinterStatus::new(state, st.reasons.clone());
-        status.message = st.message.clone();
-        Ok(status)
+        Ok(PrinterStatus::new(state, s.reasons.clone()))
     }
 
     async fn print(&self, document: Document, options: &PrintOptions) -> Result<JobId> {
-        self.check_present("Print-Job")?;
-        let device = self.device();
+        let id = self.id();
         {
-            let mut st = self.state();
-            st.expectations
-                .check(&(document.format.clone(), options.clone()), "print")?;
-            if !st.caps.accepts(&document.format) {
-                let accepted: Vec<&str> =
-                    st.caps.formats.iter().map(DocumentFormat::mime).collect();
-                return Err(
-                    Error::new(ErrorKind::Unsupported, device, "Print-Job").with_detail(format!(
-                        "the printer does not accept {}; it accepts {}",
-                        document.format,
-                        accepted.join(", ")
-                    )),
-                );
-            }
-            if options.copies == 0 || options.copies > st.caps.max_copies {
-                return Err(
-                    Error::new(ErrorKind::InvalidInput, device, "Print-Job").with_detail(format!(
-                        "copies {} outside 1..={}",
-                        options.copies, st.caps.max_copies
-                    )),
-                );
-            }
-            if let Some(m) = &options.media {
-                if !st.caps.media_supported.contains(m) {
-                    return Err(Error::new(ErrorKind::InvalidInput, device, "Print-Job")
-                        .with_detail(format!("media {m} not supported")));
+            let mut script = lock(&self.inner.script);
+            if script.is_armed() {
+                let what = || format!("print {} with {options:?}", document.format);
+                match script.next(what) {
+                    Some((f, o)) if f == document.format && &o == options => {}
+                    Some((f, o)) => {
+                        script.problem(format!("{}, expected print {f} with {o:?}", what()));
+                        return Err(Error::new(ErrorKind::InvalidInput, id, "print")
+                            .with_detail("print differs from the expected one"));
+                    }
+                    None => {
+                        return Err(Error::new(ErrorKind::InvalidInput, id, "print")
+                            .with_detail("unexpected print"))
+                    }
                 }
             }
         }
+        let caps = {
+            let mut s = self.checked("print")?;
+            if let Some(kind) = s.fail_next_print.take() {
+                return Err(Error::new(kind, id, "print").with_detail("injected failure"));
+            }
+            if !s.accepting {
+                return Err(Error::new(ErrorKind::Busy, id, "print")
+                    .with_detail("the printer is not accepting jobs"));
+            }
+            s.caps.clone()
+        };
+        if !caps.accepts(&document.format) {
+            let accepted: Vec<&str> = caps.formats.iter().map(DocumentFormat::mime).collect();
+            return Err(
+                Error::new(ErrorKind::Unsupported, id, "print").with_detail(format!(
+                    "{} is not accepted; the printer accepts {}",
+                    document.format,
+                    accepted.join(", ")
+                )),
+            );
+        }
+        self.check_options(&caps, options)?;
         let format = document.format.clone();
         let name = document.name.clone();
         let data = match document.body {
-            DocumentBody::Page(page) => match page.data {
+            DocumentBody::Page(p) => match p.data {
                 PageData::Raw { pixels, .. } => pixels,
                 PageData::Jpeg { data, .. } => data,
             },
-            body => {
-                Document {
-                    format: format.clone(),
-                    body,
-                    name: None,
-                }
-                .read_all(&device)
-                .await?
-            }
+            body => Document { body, ..document }.read_all(&id).await?,
         };
-        let id = {
-            let mut st = self.state();
-            let id = JobId(st.next_id);
-            st.next_id += 1;
-            let mut status = JobStatus::new(id, JobState::Pending);
-            status.reasons = vec!["job-incoming".into()];
-            st.jobs.insert(id.0, status);
-            st.printed.push(PrintedDocument {
-                job: id,
-                format,
-                name,
-                data,
-                options: options.clone(),
-            });
-            id
-        };
-        self.start_queue();
-        Ok(id)
+        let mut s = self.checked("print")?;
+        let n = s.next_id;
+        s.next_id += 1;
+        let job = JobId(n);
+        let left = s.pending_time;
+        tracing::debug!(device = %id, %job, bytes = data.len(), %format, "mock print");
+        s.jobs.insert(
+            n,
+            Job {
+                record: PrintedDocument {
+                    job,
+                    format,
+                    name,
+                    options: options.clone(),
+                    data,
+                },
+                state: JobState::Pending,
+                left,
+            },
+        );
+        Ok(job)
     }
 
-    async fn job(&self, id: JobId) -> Result<JobStatus> {
-        self.check_present("Get-Job-Attributes")?;
-        self.state().jobs.get(&id.0).cloned().ok_or_else(|| {
-            Error::new(ErrorKind::NotFound, self.device(), "Get-Job-Attributes")
-                .with_detail(format!("no {id}"))
-        })
-    }
-
-    async fn cancel(&self, id: JobId) -> Result<()> {
-        self.check_present("Cancel-Job")?;
-        let device = self.device();
-        {
-            let mut st = self.state();
-            let job = st.jobs.get_mut(&id.0).ok_or_else(|| {
-                Error::new(ErrorKind::NotFound, device.clone(), "Cancel-Job")
-                    .with_detail(format!("no {id}"))
-            })?;
-            if job.state.is_terminal() {
-                return Err(Error::new(ErrorKind::InvalidInput, device, "Cancel-Job")
-                    .with_detail(format!("{id} already ended ({:?})", job.state)));
+    async fn job(&self, job: JobId) -> Result<JobStatus> {
+        let s = self.checked("get job")?;
+        let j = s
+            .jobs
+            .get(&job.0)
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, self.id(), format!("get {job}")))?;
+        let mut st = JobStatus::new(job, j.state);
+        if !j.state.is_terminal() {
+            if let Some(r) = s.blocking() {
+                st.reasons.push("printer-stopped".into());
+                st.reasons.push(r.keyword());
             }
-            job.state = JobState::Canceled;
-            job.reasons = vec!["job-canceled-by-user".into()];
         }
-        self.inner.wake.notify_waiters();
+        Ok(st)
+    }
+
+    async fn cancel(&self, job: JobId) -> Result<()> {
+        let mut s = self.checked("cancel job")?;
+        let id = self.id();
+        let j = s
+            .jobs
+            .get_mut(&job.0)
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, id.clone(), format!("cancel {job}")))?;
+        if j.state.is_terminal() {
+            return Err(
+                Error::new(ErrorKind::InvalidInput, id, format!("cancel {job}"))
+                    .with_detail(format!("the job has already ended ({:?})", j.state)),
+            );
+        }
+        j.state = JobState::Canceled;
         Ok(())
     }
 }

@@ -1,15 +1,19 @@
-//! [`MockScanner`]: a scriptable scanner with an ADF, faults at chosen pages, delays, hangs,
-//! and expectations.
+//! [`MockScanner`]: a [`Scanner`] that produces document-like pages, with a feeder that runs
+//! empty, injected faults (jam, cover open, I/O, device gone, ...) at chosen pages, a page that
+//! hangs forever, per-page delay on tokio's clock, `Busy` for a second job, cancellation on
+//! drop, and expected requests checked by [`MockScanner::done`].
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use super::content;
-use super::script::{panic_if_done_owed, Expectations};
+use super::content::render_page;
+use super::script::{lock, Script};
 use crate::device::{DeviceId, DeviceInfo, DeviceKind};
 use crate::error::{Error, ErrorKind, Result};
 use crate::scan::{
@@ -17,337 +21,323 @@ use crate::scan::{
     Scanner, Source,
 };
 
-/// What happens at a scripted page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ScanFault {
-    /// The job fails with this error kind (pages before it are delivered).
-    Fail(ErrorKind),
-    /// The page never arrives (to test a caller's timeout). Dropping the stream ends it.
-    Hang,
-}
+/// Highest resolution the mock offers (an A4 RGB16 page at 600 dpi is ~200 MB).
+pub const MOCK_MAX_DPI: u32 = 600;
 
-/// Counters a test can read to see what the scanner did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ScannerStats {
-    /// Jobs started.
-    pub jobs_started: u32,
-    /// Jobs whose stream was dropped before the job ended (cancelled).
-    pub jobs_cancelled: u32,
-    /// Pages delivered over all jobs.
-    pub pages_delivered: u64,
-}
-
-#[derive(Debug)]
-struct State {
-    feeder: Option<u32>,
-    page_delay: Duration,
-    faults: Vec<(u32, ScanFault)>,
-    busy: bool,
-    gone: bool,
-    stats: ScannerStats,
-    expectations: Expectations<ScanRequest>,
-}
-
-#[derive(Debug)]
-struct Inner {
-    info: DeviceInfo,
-    caps: ScanCapabilities,
-    state: Mutex<State>,
-    cache: Mutex<HashMap<(PixelFormat, u32, u32, u32), Bytes>>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        let st = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
-        panic_if_done_owed(st.expectations.owes_done(), st.expectations.device());
-    }
-}
-
-/// A mock scanner. Cheap to clone: clones share the device, so a test keeps one handle to
-/// inject faults while the code under test scans through another (or through a [`Kit`](crate::Kit)).
+/// A scriptable mock scanner.
 ///
-/// Flatbed jobs give one page. ADF jobs give pages until the feeder is empty or
-/// `max_pages` is reached; duplex gives two pages per sheet. An ADF empty at the first page
-/// fails with [`ErrorKind::NoDocuments`]; running empty later ends the job normally.
+/// Cloning gives another handle to the *same* scanner (like `Arc`): a test keeps one handle
+/// and injects faults into the scanner the code under test opened through a
+/// [`MockKit`](super::MockKit).
+///
+/// By default it has a flatbed and a feeder (simplex and duplex) holding 10 sheets, offers
+/// 50..=600 dpi, lineart/gray/colour at depth 1/8/16 and an area of 216 x 356 mm. Page content
+/// is rendered once per (format, size) and shared between pages (cheap [`Bytes`] clones).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> buergerkoffer::Result<()> {
 /// use buergerkoffer::{ErrorKind, Scanner, mock::MockScanner, scan::{ScanRequest, Source}};
-/// let scanner = MockScanner::new("scanner").feeder(5).fail_at(3, ErrorKind::PaperJam);
+/// let scanner = MockScanner::new("scanner").with_adf_pages(5);
+/// scanner.fail_at(3, ErrorKind::PaperJam);
 /// let req = ScanRequest::new().resolution(50).source(Source::Adf);
 /// let mut pages = scanner.scan(&req).await?;
 /// assert!(pages.next_page().await.unwrap().is_ok());
 /// assert!(pages.next_page().await.unwrap().is_ok());
 /// let err = pages.next_page().await.unwrap().unwrap_err();
 /// assert_eq!(err.kind(), ErrorKind::PaperJam);
+/// assert_eq!(err.pages(), Some(2));
 /// assert!(pages.next_page().await.is_none());
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct MockScanner {
     inner: Arc<Inner>,
 }
 
+struct Inner {
+    info: DeviceInfo,
+    cfg: Mutex<Config>,
+    script: Mutex<Script<ScanRequest>>,
+    cache: Mutex<HashMap<(PixelFormat, u32, u32, u32), Bytes>>,
+    busy: AtomicBool,
+    jobs_started: AtomicU64,
+    jobs_completed: AtomicU64,
+    jobs_failed: AtomicU64,
+    jobs_cancelled: AtomicU64,
+    pages_delivered: AtomicU64,
+}
+
+#[derive(Clone)]
+struct Config {
+    adf_sheets: u32,
+    page_delay: Duration,
+    faults: Vec<Fault>,
+    hang_at: Option<u32>,
+    start_failure: Option<ErrorKind>,
+    gone: bool,
+    caps: ScanCapabilities,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Fault {
+    page: u32,
+    kind: ErrorKind,
+    once: bool,
+}
+
+impl fmt::Debug for MockScanner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockScanner")
+            .field("id", &self.inner.info.id)
+            .field("busy", &self.is_busy())
+            .finish()
+    }
+}
+
 impl MockScanner {
-    /// A scanner with id `mock:NAME`, flatbed and an ADF with an endless stack of paper.
+    /// A scanner with id `mock:NAME`, flatbed plus a feeder of 10 sheets, no faults.
     pub fn new(name: &str) -> Self {
         let id = DeviceId::mock(name);
+        let info = DeviceInfo::new(
+            id.clone(),
+            DeviceKind::Scanner,
+            format!("Mock scanner {name}"),
+        )
+        .with_vendor("buergerkoffer")
+        .with_serial(format!("MOCK-{name}"));
         let caps = ScanCapabilities::new(
-            Resolutions::List(vec![50, 75, 100, 150, 200, 300, 600]),
+            Resolutions::Range {
+                min: 50,
+                max: MOCK_MAX_DPI,
+                step: 0,
+            },
             vec![ColorMode::Lineart, ColorMode::Gray, ColorMode::Color],
             vec![1, 8, 16],
             vec![Source::Flatbed, Source::Adf, Source::AdfDuplex],
-            (215.9, 355.6),
+            (216.0, 356.0),
         );
-        let device = id.to_string();
         MockScanner {
             inner: Arc::new(Inner {
-                info: DeviceInfo::new(
-                    id,
-                    DeviceKind::Scanner,
-                    format!("Mock document scanner {name}"),
-                )
-                .with_vendor("buergerkoffer"),
-                caps,
-                state: Mutex::new(State {
-                    feeder: None,
+                info,
+                cfg: Mutex::new(Config {
+                    adf_sheets: 10,
                     page_delay: Duration::ZERO,
                     faults: Vec::new(),
-                    busy: false,
+                    hang_at: None,
+                    start_failure: None,
                     gone: false,
-                    stats: ScannerStats::default(),
-                    expectations: Expectations::new(device),
+                    caps,
                 }),
+                script: Mutex::new(Script::new(id.to_string())),
                 cache: Mutex::new(HashMap::new()),
+                busy: AtomicBool::new(false),
+                jobs_started: AtomicU64::new(0),
+                jobs_completed: AtomicU64::new(0),
+                jobs_failed: AtomicU64::new(0),
+                jobs_cancelled: AtomicU64::new(0),
+                pages_delivered: AtomicU64::new(0),
             }),
         }
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
-        lock(&self.inner.state)
-    }
-
-    /// Puts `sheets` sheets in the feeder (replacing what was there).
+    /// Sets the number of sheets in the feeder (builder form of
+    /// [`set_adf_pages`](Self::set_adf_pages)).
     #[must_use]
-    pub fn feeder(self, sheets: u32) -> Self {
-        self.set_feeder(Some(sheets));
+    pub fn with_adf_pages(self, sheets: u32) -> Self {
+        self.set_adf_pages(sheets);
         self
     }
 
-    /// Sets the feeder at run time; `None` is an endless stack.
-    pub fn set_feeder(&self, sheets: Option<u32>) {
-        self.state().feeder = sheets;
-    }
-
-    /// Sheets left in the feeder (`None`: endless).
-    pub fn feeder_sheets(&self) -> Option<u32> {
-        self.state().feeder
-    }
-
-    /// Waits `delay` before each page (tokio time: use a paused clock in tests).
+    /// Sets the delay before each page (builder form of
+    /// [`set_page_delay`](Self::set_page_delay)).
     #[must_use]
-    pub fn page_delay(self, delay: Duration) -> Self {
-        self.state().page_delay = delay;
+    pub fn with_page_delay(self, delay: Duration) -> Self {
+        self.set_page_delay(delay);
         self
     }
 
-    /// The next job fails with `kind` at page `page` (1-based within the job). One-shot: the
-    /// fault is used up when it fires, like a jam the clerk clears.
+    /// Replaces the offered capabilities (e.g. a scanner without a feeder). Requests outside
+    /// them are refused with [`ErrorKind::Unsupported`].
     #[must_use]
-    pub fn fail_at(self, page: u32, kind: ErrorKind) -> Self {
-        self.inject(page, ScanFault::Fail(kind));
+    pub fn with_capabilities(self, caps: ScanCapabilities) -> Self {
+        lock(&self.inner.cfg).caps = caps;
         self
     }
 
-    /// The next job hangs at page `page` (1-based) until its stream is dropped. One-shot.
-    #[must_use]
-    pub fn hang_at(self, page: u32) -> Self {
-        self.inject(page, ScanFault::Hang);
-        self
+    /// Sets how many sheets the feeder holds for each job: an ADF job delivers that many pages
+    /// (twice as many in duplex) and then ends normally; with 0 sheets the first page fails
+    /// with [`ErrorKind::NoDocuments`]. The feeder is refilled for every job.
+    pub fn set_adf_pages(&self, sheets: u32) {
+        lock(&self.inner.cfg).adf_sheets = sheets;
     }
 
-    /// Adds a fault at run time (one-shot, page 1-based within the next job that reaches it).
-    pub fn inject(&self, page: u32, fault: ScanFault) {
-        self.state().faults.push((page, fault));
+    /// Sets the time each page takes (tokio time: with a paused clock it costs nothing).
+    pub fn set_page_delay(&self, delay: Duration) {
+        lock(&self.inner.cfg).page_delay = delay;
     }
 
-    /// The scanner is unplugged: running jobs fail at their next page with
-    /// [`ErrorKind::DeviceGone`], new ones at once.
-    pub fn unplug(&self) {
-        self.state().gone = true;
+    /// Every job fails at page `page` (1-based) with `kind`, after delivering the pages before
+    /// it; the error carries [`Error::pages`]. Stays until [`clear_faults`](Self::clear_faults).
+    pub fn fail_at(&self, page: u32, kind: ErrorKind) {
+        lock(&self.inner.cfg).faults.push(Fault {
+            page,
+            kind,
+            once: false,
+        });
     }
 
-    /// Expects a scan with exactly this request next. Check with [`done`](MockScanner::done).
-    #[must_use]
-    pub fn expect_scan(self, request: ScanRequest) -> Self {
-        self.state().expectations.push(request);
-        self
+    /// Like [`fail_at`](Self::fail_at), but only the next job that reaches `page` fails
+    /// (the jam is cleared afterwards, so a retry succeeds).
+    pub fn fail_once_at(&self, page: u32, kind: ErrorKind) {
+        lock(&self.inner.cfg).faults.push(Fault {
+            page,
+            kind,
+            once: true,
+        });
     }
 
-    /// Reports any difference from the expected scans (unexpected or missing requests).
+    /// Page `page` (1-based) never arrives: the stream stays pending forever, to test the
+    /// caller's timeouts. Dropping the stream still cancels the job.
+    pub fn hang_at(&self, page: u32) {
+        lock(&self.inner.cfg).hang_at = Some(page);
+    }
+
+    /// The next call to [`Scanner::scan`] fails with `kind` before any job starts (e.g.
+    /// [`ErrorKind::Busy`] for "another program holds the scanner").
+    pub fn fail_next_scan(&self, kind: ErrorKind) {
+        lock(&self.inner.cfg).start_failure = Some(kind);
+    }
+
+    /// Removes all injected faults and hangs.
+    pub fn clear_faults(&self) {
+        let mut c = lock(&self.inner.cfg);
+        c.faults.clear();
+        c.hang_at = None;
+        c.start_failure = None;
+    }
+
+    /// Unplugs (`true`) or re-plugs the scanner: while unplugged every call and the next page
+    /// of a running job fail with [`ErrorKind::DeviceGone`].
+    pub fn set_gone(&self, gone: bool) {
+        lock(&self.inner.cfg).gone = gone;
+    }
+
+    /// Whether the scanner is unplugged.
+    pub fn is_gone(&self) -> bool {
+        lock(&self.inner.cfg).gone
+    }
+
+    /// Expects these scan requests, in order. Call [`done`](Self::done) at the end of the
+    /// test. A request that differs is refused with [`ErrorKind::InvalidInput`] and reported
+    /// by `done()`.
+    pub fn expect_scans(&self, requests: impl IntoIterator<Item = ScanRequest>) {
+        lock(&self.inner.script).expect(requests);
+    }
+
+    /// Checks the expectations: every expected request was made, none other.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`] listing every difference.
+    /// [`ErrorKind::InvalidInput`] describing each unexpected or differing request and each
+    /// expectation left unused.
     pub fn done(&self) -> Result<()> {
-        let unused = self
-            .state()
-            .faults
-            .iter()
-            .map(|(p, f)| format!("fault {f:?} at page {p} never fired"))
-            .collect::<Vec<_>>();
-        let mut st = self.state();
-        if !unused.is_empty() {
-            st.expectations.arm();
-        }
-        st.expectations.done(unused)
+        lock(&self.inner.script).done(|r| format!("scan {r:?}"))
     }
 
-    /// What the scanner did so far.
-    pub fn stats(&self) -> ScannerStats {
-        self.state().stats
-    }
-
-    /// Whether a job is running.
+    /// Whether a job is running (its stream is alive and has not ended).
     pub fn is_busy(&self) -> bool {
-        self.state().busy
+        self.inner.busy.load(Ordering::SeqCst)
     }
 
-    /// The page content for a format and size (generated once, then shared).
-    fn content(&self, format: PixelFormat, w: u32, h: u32, seed: u32) -> Bytes {
-        let key = (format, w, h, seed);
+    /// Jobs started so far.
+    pub fn jobs_started(&self) -> u64 {
+        self.inner.jobs_started.load(Ordering::SeqCst)
+    }
+
+    /// Jobs that ended normally (last page, or feeder empty).
+    pub fn jobs_completed(&self) -> u64 {
+        self.inner.jobs_completed.load(Ordering::SeqCst)
+    }
+
+    /// Jobs that ended with an error in the stream.
+    pub fn jobs_failed(&self) -> u64 {
+        self.inner.jobs_failed.load(Ordering::SeqCst)
+    }
+
+    /// Jobs cancelled by dropping their stream before it ended.
+    pub fn jobs_cancelled(&self) -> u64 {
+        self.inner.jobs_cancelled.load(Ordering::SeqCst)
+    }
+
+    /// Pages delivered over all jobs.
+    pub fn pages_delivered(&self) -> u64 {
+        self.inner.pages_delivered.load(Ordering::SeqCst)
+    }
+
+    fn id(&self) -> String {
+        self.inner.info.id.to_string()
+    }
+
+    /// The pixel format a request asks for.
+    pub fn pixel_format(request: &ScanRequest) -> PixelFormat {
+        match (request.mode, request.effective_depth()) {
+            (ColorMode::Lineart, _) => PixelFormat::Bw1,
+            (ColorMode::Gray, 16) => PixelFormat::Gray16,
+            (ColorMode::Gray, _) => PixelFormat::Gray8,
+            (ColorMode::Color, 16) => PixelFormat::Rgb16,
+            _ => PixelFormat::Rgb8,
+        }
+    }
+
+    fn content(&self, format: PixelFormat, w: u32, h: u32, dpi: u32) -> Bytes {
+        let key = (format, w, h, dpi);
         if let Some(b) = lock(&self.inner.cache).get(&key) {
             return b.clone();
         }
-        let b = content::render(format, w, h, seed);
+        let b = render_page(format, w, h, dpi);
         lock(&self.inner.cache).insert(key, b.clone());
         b
     }
-}
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic in a test thread must not poison the mock for the rest of the test.
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn format_for(req: &ScanRequest) -> PixelFormat {
-    match (req.mode, req.effective_depth()) {
-        (ColorMode::Lineart, _) => PixelFormat::Bw1,
-        (ColorMode::Gray, 16) => PixelFormat::Gray16,
-        (ColorMode::Gray, _) => PixelFormat::Gray8,
-        (_, 16) => PixelFormat::Rgb16,
-        _ => PixelFormat::Rgb8,
-    }
-}
-
-/// One running job; dropping it before the end counts as a cancel.
-struct Job {
-    scanner: MockScanner,
-    request: ScanRequest,
-    format: PixelFormat,
-    size: (u32, u32),
-    delivered: u32,
-    finished: bool,
-}
-
-impl Job {
-    fn finish(&mut self) {
-        if !self.finished {
-            self.finished = true;
-            self.scanner.state().busy = false;
-        }
-    }
-
-    async fn next(&mut self) -> Option<Result<Page>> {
-        if self.finished {
-            return None;
-        }
-        let page_no = self.delivered + 1;
-        let device = self.scanner.inner.info.id.to_string();
-        let (delay, fault, gone, sheet_needed, feeder) = {
-            let mut st = self.scanner.state();
-            let fault = st
-                .faults
-                .iter()
-                .position(|(p, _)| *p == page_no)
-                .map(|i| st.faults.remove(i).1);
-            let duplex_back = self.request.source == Source::AdfDuplex && page_no % 2 == 0;
-            let sheet_needed = self.request.source != Source::Flatbed && !duplex_back;
-            (st.page_delay, fault, st.gone, sheet_needed, st.feeder)
+    fn check_request(&self, req: &ScanRequest, caps: &ScanCapabilities) -> Result<()> {
+        let id = self.id();
+        req.validate(&id)?;
+        let unsupported = |what: String| {
+            Error::new(ErrorKind::Unsupported, id.clone(), "start scan").with_detail(what)
         };
-        // Job end: flatbed after one page, max_pages, or an empty feeder.
-        let limit_reached = match self.request.source {
-            Source::Flatbed => self.delivered >= 1,
-            _ => self.request.max_pages.is_some_and(|m| self.delivered >= m),
-        };
-        if limit_reached {
-            self.finish();
-            return None;
+        if !caps.resolutions.contains(req.resolution) {
+            return Err(unsupported(format!(
+                "{} dpi not offered ({:?})",
+                req.resolution, caps.resolutions
+            )));
         }
-        if gone {
-            self.finish();
-            return Some(Err(Error::new(
-                ErrorKind::DeviceGone,
-                device,
-                format!("scan page {page_no}"),
-            )
-            .with_detail("scanner unplugged")
-            .with_pages(self.delivered as usize)));
+        if !caps.modes.contains(&req.mode) {
+            return Err(unsupported(format!("mode {} not offered", req.mode)));
         }
-        if sheet_needed && feeder == Some(0) {
-            self.finish();
-            if self.delivered == 0 {
-                return Some(Err(Error::new(
-                    ErrorKind::NoDocuments,
-                    device,
-                    "scan page 1",
-                )
-                .with_detail("the feeder is empty")));
-            }
-            return None;
+        if !caps.depths.contains(&req.effective_depth()) {
+            return Err(unsupported(format!(
+                "depth {} not offered",
+                req.effective_depth()
+            )));
         }
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
+        if !caps.sources.contains(&req.source) {
+            return Err(unsupported(format!(
+                "source {} not offered ({:?})",
+                req.source, caps.sources
+            )));
         }
-        match fault {
-            Some(ScanFault::Hang) => std::future::pending::<()>().await,
-            Some(ScanFault::Fail(kind)) => {
-                self.finish();
-                return Some(Err(Error::new(
-                    kind,
-                    device,
-                    format!("scan page {page_no}"),
-                )
-                .with_detail("injected by the mock")
-                .with_pages(self.delivered as usize)));
-            }
-            None => {}
-        }
-        if sheet_needed {
-            let mut st = self.scanner.state();
-            if let Some(n) = st.feeder.as_mut() {
-                *n = n.saturating_sub(1);
+        if let Some(a) = req.area {
+            if a.x_mm + a.width_mm > caps.max_area_mm.0 + 1e-6
+                || a.y_mm + a.height_mm > caps.max_area_mm.1 + 1e-6
+            {
+                return Err(
+                    Error::new(ErrorKind::InvalidInput, id, "start scan").with_detail(format!(
+                        "area {a:?} exceeds the scan area {:?} mm",
+                        caps.max_area_mm
+                    )),
+                );
             }
         }
-        let (w, h) = self.size;
-        let pixels = self.scanner.content(self.format, w, h, page_no % 2);
-        let dpi = self.request.resolution;
-        let page = Page::raw(self.delivered, w, h, (dpi, dpi), self.format, pixels);
-        self.delivered += 1;
-        self.scanner.state().stats.pages_delivered += 1;
-        Some(page)
-    }
-}
-
-impl Drop for Job {
-    fn drop(&mut self) {
-        if !self.finished {
-            self.finished = true;
-            let mut st = self.scanner.state();
-            st.busy = false;
-            st.stats.jobs_cancelled += 1;
-        }
+        Ok(())
     }
 }
 
@@ -358,63 +348,202 @@ impl Scanner for MockScanner {
     }
 
     async fn capabilities(&self) -> Result<ScanCapabilities> {
-        if self.state().gone {
+        let c = lock(&self.inner.cfg);
+        if c.gone {
             return Err(Error::new(
                 ErrorKind::DeviceGone,
-                self.inner.info.id.to_string(),
+                self.id(),
                 "read capabilities",
             ));
         }
-        Ok(self.inner.caps.clone())
+        Ok(c.caps.clone())
     }
 
     async fn scan(&self, request: &ScanRequest) -> Result<PageStream> {
-        let device = self.inner.info.id.to_string();
-        request.validate(&device)?;
-        let caps = &self.inner.caps;
-        if !caps.resolutions.contains(request.resolution) {
-            return Err(
-                Error::new(ErrorKind::Unsupported, device, "start scan").with_detail(format!(
-                    "{} dpi is not offered ({:?})",
-                    request.resolution, caps.resolutions
-                )),
-            );
-        }
-        let area = request.area.unwrap_or(ScanArea::A4);
-        if area.x_mm + area.width_mm > caps.max_area_mm.0 + 0.01
-            || area.y_mm + area.height_mm > caps.max_area_mm.1 + 0.01
+        let id = self.id();
         {
-            return Err(
-                Error::new(ErrorKind::InvalidInput, device, "start scan").with_detail(format!(
-                    "area {area:?} exceeds the scan area {:?} mm",
-                    caps.max_area_mm
-                )),
-            );
-        }
-        {
-            let mut st = self.state();
-            st.expectations.check(request, "scan")?;
-            if st.gone {
-                return Err(Error::new(ErrorKind::DeviceGone, device, "start scan"));
+            let mut script = lock(&self.inner.script);
+            if script.is_armed() {
+                match script.next(|| format!("scan {request:?}")) {
+                    Some(expected) if &expected == request => {}
+                    Some(expected) => {
+                        script.problem(format!("scan {request:?}, expected scan {expected:?}"));
+                        return Err(Error::new(ErrorKind::InvalidInput, id, "start scan")
+                            .with_detail("request differs from the expected one"));
+                    }
+                    None => {
+                        return Err(Error::new(ErrorKind::InvalidInput, id, "start scan")
+                            .with_detail("unexpected scan request"));
+                    }
+                }
             }
-            if st.busy {
-                return Err(Error::new(ErrorKind::Busy, device, "start scan")
-                    .with_detail("another job is running"));
-            }
-            st.busy = true;
-            st.stats.jobs_started += 1;
         }
-        let job = Job {
-            scanner: self.clone(),
-            request: request.clone(),
-            format: format_for(request),
-            size: area.pixels(request.resolution),
-            delivered: 0,
-            finished: false,
+        let cfg = {
+            let mut c = lock(&self.inner.cfg);
+            if c.gone {
+                return Err(Error::new(ErrorKind::DeviceGone, id, "start scan"));
+            }
+            if let Some(kind) = c.start_failure.take() {
+                return Err(Error::new(kind, id, "start scan").with_detail("injected failure"));
+            }
+            c.clone()
         };
-        Ok(PageStream::new(futures_util::stream::unfold(
-            job,
-            |mut job| async move { job.next().await.map(|item| (item, job)) },
-        )))
+        self.check_request(request, &cfg.caps)?;
+        if self
+            .inner
+            .busy
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            return Err(Error::new(ErrorKind::Busy, id, "start scan")
+                .with_detail("another job is running on this scanner"));
+        }
+        // From here on the guard inside `Job` releases `busy`.
+        let format = Self::pixel_format(request);
+        let dpi = request.resolution;
+        let (w, h) = request.area.unwrap_or(ScanArea::A4).pixels(dpi);
+        let mut job = Job {
+            scanner: self.clone(),
+            format,
+            width: w,
+            height: h,
+            dpi,
+            content: Bytes::new(),
+            next: 0,
+            total: 0,
+            adf: request.source != Source::Flatbed,
+            outcome: None,
+        };
+        job.content = self.content(format, w, h, dpi);
+        let sides = if request.source == Source::AdfDuplex {
+            2
+        } else {
+            1
+        };
+        let available = if job.adf {
+            cfg.adf_sheets.saturating_mul(sides)
+        } else {
+            1
+        };
+        job.total = request.max_pages.map_or(available, |m| m.min(available));
+        self.inner.jobs_started.fetch_add(1, Ordering::SeqCst);
+        tracing::debug!(device = %id, ?format, w, h, dpi, pages = job.total, "mock scan started");
+        let stream = futures_util::stream::unfold(job, |mut job| async move {
+            let item = job.next_page().await?;
+            Some((item, job))
+        });
+        Ok(PageStream::new(stream))
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Completed,
+    Failed,
+}
+
+/// One running job; dropping it before it ended counts as a cancellation.
+struct Job {
+    scanner: MockScanner,
+    format: PixelFormat,
+    width: u32,
+    height: u32,
+    dpi: u32,
+    content: Bytes,
+    next: u32,
+    total: u32,
+    adf: bool,
+    outcome: Option<Outcome>,
+}
+
+impl Job {
+    /// Ends the job and releases the scanner for the next one (once).
+    fn finish(&mut self, outcome: Outcome) {
+        if self.outcome.is_none() {
+            self.outcome = Some(outcome);
+            self.scanner.inner.busy.store(false, Ordering::SeqCst);
+        }
+    }
+
+    fn fail(&mut self, err: Error) -> Option<Result<Page>> {
+        self.finish(Outcome::Failed);
+        Some(Err(err.with_pages(self.next as usize)))
+    }
+
+    async fn next_page(&mut self) -> Option<Result<Page>> {
+        if self.outcome.is_some() {
+            return None;
+        }
+        let id = self.scanner.id();
+        let page_no = self.next + 1;
+        let op = format!("scan page {page_no}");
+        if self.next >= self.total {
+            if self.adf && self.next == 0 {
+                return self.fail(
+                    Error::new(ErrorKind::NoDocuments, id, op).with_detail("the feeder is empty"),
+                );
+            }
+            self.finish(Outcome::Completed);
+            return None;
+        }
+        let delay = lock(&self.scanner.inner.cfg).page_delay;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        let (gone, hang, fault) = {
+            let mut c = lock(&self.scanner.inner.cfg);
+            let fault = c.faults.iter().position(|f| f.page == page_no);
+            let fault = match fault {
+                Some(i) if c.faults[i].once => Some(c.faults.remove(i)),
+                Some(i) => Some(c.faults[i]),
+                None => None,
+            };
+            (c.gone, c.hang_at == Some(page_no), fault)
+        };
+        if gone {
+            return self.fail(Error::new(ErrorKind::DeviceGone, id, op));
+        }
+        if hang {
+            tracing::debug!(device = %id, page = page_no, "mock scanner hangs");
+            std::future::pending::<()>().await;
+        }
+        if let Some(f) = fault {
+            return self.fail(Error::new(f.kind, id, op).with_detail("injected fault"));
+        }
+        let page = Page::raw(
+            self.next,
+            self.width,
+            self.height,
+            (self.dpi, self.dpi),
+            self.format,
+            self.content.clone(),
+        );
+        match page {
+            Ok(p) => {
+                self.next += 1;
+                self.scanner
+                    .inner
+                    .pages_delivered
+                    .fetch_add(1, Ordering::SeqCst);
+                Some(Ok(p))
+            }
+            Err(e) => self.fail(e),
+        }
+    }
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        let inner = &self.scanner.inner;
+        match self.outcome {
+            Some(Outcome::Completed) => inner.jobs_completed.fetch_add(1, Ordering::SeqCst),
+            Some(Outcome::Failed) => inner.jobs_failed.fetch_add(1, Ordering::SeqCst),
+            None => {
+                tracing::debug!(device = %inner.info.id, page = self.next + 1, "mock scan cancelled");
+                // Still holding the scanner: release it.
+                inner.busy.store(false, Ordering::SeqCst);
+                inner.jobs_cancelled.fetch_add(1, Ordering::SeqCst)
+            }
+        };
     }
 }

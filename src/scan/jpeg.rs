@@ -1,124 +1,148 @@
-//! Reads a JPEG's header (size, components, density) without decoding it, so already-encoded
-//! pages can pass through to PDF untouched. Bounded and panic-free.
+//! JPEG header reader: size, components, bit depth, progressive flag and the JFIF density,
+//! without decoding the image. Used to pass JPEG pages through untouched.
+//!
+//! Bounded and panic-free: the marker walk checks every segment length against the input, and
+//! malformed or truncated input is an [`ErrorKind::Protocol`] error naming the image.
+//!
+//! ```
+//! use buergerkoffer::scan::jpeg;
+//! // SOI, APP0 JFIF at 300 dpi, SOF0 640x480 with 3 components.
+//! let mut data = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
+//! data.extend_from_slice(b"JFIF\0\x01\x02\x01\x01\x2C\x01\x2C\0\0");
+//! data.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x11, 8, 0x01, 0xE0, 0x02, 0x80, 3]);
+//! data.extend_from_slice(&[1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+//! let info = jpeg::read_header(&data, "scan.jpg")?;
+//! assert_eq!((info.width, info.height, info.components), (640, 480, 3));
+//! assert_eq!(info.density_dpi, Some((300, 300)));
+//! # Ok::<(), buergerkoffer::Error>(())
+//! ```
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// What the frame header and JFIF segment of a JPEG say.
+/// What a JPEG header says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct JpegHeader {
+#[non_exhaustive]
+pub struct JpegInfo {
     /// Width in pixels.
     pub width: u32,
     /// Height in pixels.
     pub height: u32,
-    /// Colour components: 1 (gray), 3 (YCbCr/RGB) or 4 (CMYK).
+    /// Colour components: 1 (gray), 3 (YCbCr/RGB) or 4 (CMYK/YCCK).
     pub components: u8,
     /// Bits per sample (8 for baseline).
-    pub precision: u8,
-    /// Whether the frame is progressive (SOF2).
+    pub bits: u8,
+    /// Whether the frame is progressive.
     pub progressive: bool,
-    /// Density in dots per inch from the JFIF APP0 segment, if it gives one.
-    pub dpi: Option<(u32, u32)>,
+    /// Resolution from the JFIF APP0 segment in dots per inch (converted from dots per cm if
+    /// needed); `None` when there is no JFIF segment or it gives only an aspect ratio.
+    pub density_dpi: Option<(u32, u32)>,
 }
 
 fn bad(name: &str, what: impl Into<String>) -> Error {
-    Error::new(ErrorKind::Protocol, name.to_owned(), "read JPEG header").with_detail(what.into())
+    Error::new(ErrorKind::Protocol, name.to_owned(), "read JPEG header").with_detail(what)
 }
 
-/// Parses the markers up to the first start-of-frame.
+fn be16(data: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*data.get(at)?, *data.get(at + 1)?]))
+}
+
+/// Reads the header of a JPEG file up to its frame header (SOFn). `name` is used in errors.
 ///
 /// # Errors
-/// [`ErrorKind::Protocol`] when the data is not a JPEG, is truncated before the frame header,
-/// or uses an encoding PDF cannot carry (arithmetic coding, lossless, 12-bit).
-pub fn parse_header(name: &str, data: &[u8]) -> Result<JpegHeader> {
-    if !data.starts_with(&[0xFF, 0xD8]) {
-        return Err(bad(name, "no SOI marker: not a JPEG"));
+/// [`ErrorKind::Protocol`] when the data is not a JPEG, a segment is truncated or malformed,
+/// the scan starts before a frame header, or width, height or component count is zero or
+/// invalid.
+pub fn read_header(data: &[u8], name: &str) -> Result<JpegInfo> {
+    if data.get(..2) != Some(&[0xFF, 0xD8][..]) {
+        return Err(bad(name, "not a JPEG (no SOI marker)"));
     }
     let mut pos = 2usize;
-    let mut dpi = None;
+    let mut density = None;
     loop {
-        // Markers may be preceded by fill bytes 0xFF.
-        let mut marker = *data
-            .get(pos + 1)
-            .ok_or_else(|| bad(name, "truncated before the frame header"))?;
-        if data.get(pos) != Some(&0xFF) {
-            return Err(bad(name, format!("expected a marker at byte {pos}")));
-        }
-        while marker == 0xFF {
-            pos += 1;
-            marker = *data
-                .get(pos + 1)
-                .ok_or_else(|| bad(name, "truncated in fill bytes"))?;
-        }
-        pos += 2;
-        if matches!(marker, 0xD0..=0xD7 | 0x01) {
-            continue; // markers without a length
-        }
-        let len_bytes = data
-            .get(pos..pos + 2)
-            .ok_or_else(|| bad(name, "truncated segment length"))?;
-        let len = usize::from(u16::from_be_bytes([len_bytes[0], len_bytes[1]]));
-        if len < 2 {
-            return Err(bad(name, format!("segment length {len} at byte {pos}")));
-        }
-        let seg = data
-            .get(pos + 2..pos + len)
-            .ok_or_else(|| bad(name, "segment runs past the end"))?;
-        match marker {
-            0xE0 if seg.starts_with(b"JFIF\0") && seg.len() >= 12 => {
-                let unit = seg[7];
-                let x = u32::from(u16::from_be_bytes([seg[8], seg[9]]));
-                let y = u32::from(u16::from_be_bytes([seg[10], seg[11]]));
-                dpi = match unit {
-                    1 if x > 0 && y > 0 => Some((x, y)),
-                    // dots per cm
-                    2 if x > 0 && y > 0 => Some((
-                        (x as f64 * 2.54).round() as u32,
-                        (y as f64 * 2.54).round() as u32,
-                    )),
-                    _ => None,
-                };
+        match data.get(pos) {
+            Some(0xFF) => {}
+            Some(b) => {
+                return Err(bad(
+                    name,
+                    format!("expected a marker at byte {pos}, found 0x{b:02X}"),
+                ))
             }
-            0xC0..=0xC2 => {
-                let [precision, h1, h0, w1, w0, components, ..] = *seg else {
+            None => return Err(bad(name, "truncated before the frame header")),
+        }
+        // Skip fill bytes.
+        while data.get(pos) == Some(&0xFF) {
+            pos += 1;
+        }
+        let marker = *data
+            .get(pos)
+            .ok_or_else(|| bad(name, "truncated inside a marker"))?;
+        pos += 1;
+        match marker {
+            0x01 | 0xD0..=0xD7 => continue,
+            0xD8 => return Err(bad(name, "second SOI marker")),
+            0xD9 => return Err(bad(name, "end of image before the frame header")),
+            0xDA => return Err(bad(name, "scan data before the frame header")),
+            0x00 => return Err(bad(name, "stuffed byte outside scan data")),
+            _ => {}
+        }
+        let len = be16(data, pos).ok_or_else(|| bad(name, "truncated segment length"))? as usize;
+        if len < 2 {
+            return Err(bad(
+                name,
+                format!("segment 0xFF{marker:02X} has length {len}"),
+            ));
+        }
+        let seg = data.get(pos + 2..pos + len).ok_or_else(|| {
+            bad(
+                name,
+                format!(
+                    "segment 0xFF{marker:02X} of {len} bytes at byte {pos} runs past the end ({} bytes)",
+                    data.len()
+                ),
+            )
+        })?;
+        match marker {
+            0xE0 if seg.starts_with(b"JFIF\0") => {
+                // version(2) units(1) Xdensity(2) Ydensity(2)
+                if let (Some(&units), Some(x), Some(y)) = (seg.get(7), be16(seg, 8), be16(seg, 10))
+                {
+                    let (x, y) = (u32::from(x), u32::from(y));
+                    density = match units {
+                        1 if x > 0 && y > 0 => Some((x, y)),
+                        2 if x > 0 && y > 0 => {
+                            Some((((x * 254 + 50) / 100).max(1), ((y * 254 + 50) / 100).max(1)))
+                        }
+                        _ => None,
+                    };
+                }
+            }
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                let (Some(&bits), Some(height), Some(width), Some(&components)) =
+                    (seg.first(), be16(seg, 1), be16(seg, 3), seg.get(5))
+                else {
                     return Err(bad(name, "frame header too short"));
                 };
-                let (width, height) = (
-                    u32::from(u16::from_be_bytes([w1, w0])),
-                    u32::from(u16::from_be_bytes([h1, h0])),
-                );
                 if width == 0 || height == 0 {
                     return Err(bad(
                         name,
-                        format!("frame size {width}x{height} (height from DNL is not supported)"),
+                        format!("frame size {width}x{height} (zero or defined later by DNL)"),
                     ));
                 }
-                if precision != 8 || !matches!(components, 1 | 3 | 4) {
-                    return Err(bad(
-                        name,
-                        format!(
-                            "{precision}-bit, {components} components: not a JPEG PDF can carry"
-                        ),
-                    ));
+                if !matches!(components, 1 | 3 | 4) {
+                    return Err(bad(name, format!("{components} colour components")));
                 }
-                return Ok(JpegHeader {
-                    width,
-                    height,
+                if seg.len() < 6 + 3 * usize::from(components) {
+                    return Err(bad(name, "frame header too short for its components"));
+                }
+                return Ok(JpegInfo {
+                    width: u32::from(width),
+                    height: u32::from(height),
                     components,
-                    precision,
-                    progressive: marker == 0xC2,
-                    dpi,
+                    bits,
+                    progressive: matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE),
+                    density_dpi: density,
                 });
             }
-            0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => {
-                return Err(bad(
-                    name,
-                    format!(
-                        "SOF{:X}: lossless/hierarchical/arithmetic JPEG is not supported",
-                        marker - 0xC0
-                    ),
-                ));
-            }
-            0xD9 | 0xDA => return Err(bad(name, "no frame header before the scan data")),
             _ => {}
         }
         pos += len;
@@ -129,59 +153,26 @@ pub fn parse_header(name: &str, data: &[u8]) -> Result<JpegHeader> {
 mod tests {
     use super::*;
 
-    /// A minimal JFIF + SOF0 header (no scan data needed to read the header).
-    pub(crate) fn header_bytes(w: u16, h: u16, comps: u8, dpi: u16) -> Vec<u8> {
-        let mut v = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 16];
-        v.extend_from_slice(b"JFIF\0\x01\x01\x01");
-        v.extend_from_slice(&dpi.to_be_bytes());
-        v.extend_from_slice(&dpi.to_be_bytes());
-        v.extend_from_slice(&[0, 0]);
-        let sof_len = 8 + 3 * u16::from(comps);
-        v.extend_from_slice(&[0xFF, 0xC0]);
-        v.extend_from_slice(&sof_len.to_be_bytes());
-        v.push(8);
-        v.extend_from_slice(&h.to_be_bytes());
-        v.extend_from_slice(&w.to_be_bytes());
-        v.push(comps);
-        for i in 0..comps {
-            v.extend_from_slice(&[i + 1, 0x11, 0]);
-        }
-        v.extend_from_slice(&[0xFF, 0xD9]);
-        v
+    fn minimal(units: u8, x: u16, sof: u8) -> Vec<u8> {
+        let mut d = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
+        d.extend_from_slice(b"JFIF\0\x01\x01");
+        d.push(units);
+        d.extend_from_slice(&x.to_be_bytes());
+        d.extend_from_slice(&x.to_be_bytes());
+        d.extend_from_slice(&[0, 0]);
+        d.extend_from_slice(&[
+            0xFF, 0xFF, sof, 0x00, 0x0B, 8, 0x00, 0x10, 0x00, 0x20, 1, 1, 0x11, 0,
+        ]);
+        d
     }
 
     #[test]
-    fn reads_size_components_dpi() {
-        let h = parse_header("a.jpg", &header_bytes(2480, 3508, 3, 300)).unwrap();
-        assert_eq!(
-            (h.width, h.height, h.components, h.dpi),
-            (2480, 3508, 3, Some((300, 300)))
-        );
-        let g = parse_header("g.jpg", &header_bytes(10, 20, 1, 0)).unwrap();
-        assert_eq!((g.components, g.dpi), (1, None));
-    }
-
-    #[test]
-    fn truncations_and_garbage_are_errors() {
-        let full = header_bytes(100, 50, 3, 200);
-        let sof_end = full.len() - 2;
-        for n in 0..sof_end {
-            assert_eq!(
-                parse_header("t.jpg", &full[..n]).unwrap_err().kind(),
-                ErrorKind::Protocol,
-                "at {n}"
-            );
-        }
-        let mut x = 0x1234_5678u32;
-        for _ in 0..2000 {
-            let mut buf = vec![0xFF, 0xD8];
-            for _ in 0..(x % 64) {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                buf.push(x as u8);
-            }
-            let _ = parse_header("r.jpg", &buf);
-        }
+    fn dots_per_cm_and_progressive() {
+        let i = read_header(&minimal(2, 118, 0xC2), "a.jpg").unwrap();
+        assert_eq!(i.density_dpi, Some((300, 300)));
+        assert!(i.progressive);
+        assert_eq!((i.width, i.height, i.components), (32, 16, 1));
+        let i = read_header(&minimal(0, 1, 0xC0), "a.jpg").unwrap();
+        assert_eq!(i.density_dpi, None);
     }
 }

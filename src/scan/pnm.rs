@@ -1,162 +1,232 @@
-//! PNM (Netpbm) images: binary P4 (1-bit), P5 (gray), P6 (RGB), maxval 255 or 65535.
+//! Binary PNM (netpbm) images: reader and writer for P4 (1-bit), P5 (gray) and P6 (RGB),
+//! maxval 255 and 65535 (other maxvals are scaled to 8 or 16 bits).
 //!
-//! Reading is bounded and panic-free; the pixel layouts match [`PixelFormat`] exactly (P4 is
-//! 1 = black like [`PixelFormat::Bw1`], 16-bit samples are big-endian), so no conversion is
-//! needed in either direction.
+//! The reader is bounded and panic-free: every length is checked against the input, and
+//! malformed or truncated input is an [`ErrorKind::Protocol`] error naming the image. The
+//! P4 bit layout (MSB first, rows padded to a byte, 1 = black) is exactly
+//! [`PixelFormat::Bw1`]; 16-bit samples are big-endian in both.
+//!
+//! ```
+//! use buergerkoffer::scan::{pnm, PixelFormat};
+//! let file = pnm::encode(PixelFormat::Gray8, 2, 1, &[0, 255])?;
+//! assert_eq!(&file[..], b"P5\n2 1\n255\n\x00\xff");
+//! let img = pnm::decode(&file, "two.pgm")?;
+//! assert_eq!((img.width, img.height, img.format), (2, 1, PixelFormat::Gray8));
+//! assert_eq!(&img.pixels[..], &[0, 255]);
+//! # Ok::<(), buergerkoffer::Error>(())
+//! ```
 
-use std::io::Write;
+use bytes::Bytes;
 
+use super::{Page, PageData, PixelFormat};
 use crate::error::{Error, ErrorKind, Result};
-use crate::scan::PixelFormat;
 
-/// Largest width or height accepted (a 1200 dpi A3 scan is ~20 000 px).
-pub const MAX_DIMENSION: u32 = 65_535;
+/// Largest width or height accepted (a 2 m long scan at 1200 dpi is ~95 000 pixels).
+pub const MAX_DIMENSION: u32 = 1 << 20;
 
-/// The header of a PNM file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PnmHeader {
-    /// Pixel layout of the raster.
-    pub format: PixelFormat,
+/// A decoded PNM image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PnmImage {
     /// Width in pixels.
     pub width: u32,
     /// Height in pixels.
     pub height: u32,
-    /// Byte offset of the raster in the file.
-    pub data_offset: usize,
+    /// Pixel layout of [`pixels`](Self::pixels).
+    pub format: PixelFormat,
+    /// The file's maxval (1 for P4).
+    pub maxval: u16,
+    /// The pixels, `height` rows of [`PixelFormat::row_bytes`].
+    pub pixels: Bytes,
+}
+
+impl PnmImage {
+    /// Turns the image into a raw [`Page`].
+    ///
+    /// # Errors
+    /// [`ErrorKind::Protocol`] when a dimension or the dpi is zero.
+    pub fn into_page(self, index: u32, dpi: (u32, u32)) -> Result<Page> {
+        Page::raw(
+            index,
+            self.width,
+            self.height,
+            dpi,
+            self.format,
+            self.pixels,
+        )
+    }
 }
 
 fn bad(name: &str, what: impl Into<String>) -> Error {
-    Error::new(ErrorKind::Protocol, name.to_owned(), "read PNM").with_detail(what.into())
+    Error::new(ErrorKind::Protocol, name.to_owned(), "read PNM image").with_detail(what)
 }
 
-/// Parses the header. `name` is used in error messages (file name).
+/// A cursor over the header.
+struct Header<'a> {
+    data: &'a [u8],
+    pos: usize,
+    name: &'a str,
+}
+
+impl Header<'_> {
+    /// Skips whitespace and `#` comments (to the end of the line).
+    fn skip_space(&mut self) {
+        while let Some(&c) = self.data.get(self.pos) {
+            if c == b'#' {
+                while let Some(&c) = self.data.get(self.pos) {
+                    self.pos += 1;
+                    if c == b'\n' || c == b'\r' {
+                        break;
+                    }
+                }
+            } else if c.is_ascii_whitespace() {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn number(&mut self, what: &str) -> Result<u32> {
+        self.skip_space();
+        let start = self.pos;
+        let mut v: u64 = 0;
+        while let Some(&c) = self.data.get(self.pos) {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            v = v * 10 + u64::from(c - b'0');
+            self.pos += 1;
+            if v > u64::from(u32::MAX) {
+                return Err(bad(self.name, format!("{what} is too large")));
+            }
+        }
+        if self.pos == start {
+            return Err(bad(
+                self.name,
+                match self.data.get(self.pos) {
+                    None => format!("truncated header: {what} missing"),
+                    Some(c) => format!("expected {what}, found byte 0x{c:02X}"),
+                },
+            ));
+        }
+        Ok(v as u32)
+    }
+}
+
+/// Decodes a binary PNM image (P4, P5 or P6). `name` (e.g. the file name) is used in errors.
+/// Data after the first image is ignored.
 ///
 /// # Errors
-/// [`ErrorKind::Protocol`] for a malformed or unsupported header (ASCII P1-P3, maxval other
-/// than 255/65535 for P5/P6, zero or oversized dimensions).
-pub fn parse_header(name: &str, data: &[u8]) -> Result<PnmHeader> {
-    let mut pos = 0usize;
+/// [`ErrorKind::Protocol`] for a malformed or truncated header or raster, zero or too large
+/// dimensions, maxval 0 or above 65535, or a sample above maxval;
+/// [`ErrorKind::Unsupported`] for ASCII (P1-P3) and PAM (P7) files.
+pub fn decode(data: &[u8], name: &str) -> Result<PnmImage> {
     let magic = data
-        .get(0..2)
-        .ok_or_else(|| bad(name, "shorter than a PNM magic"))?;
+        .get(..2)
+        .ok_or_else(|| bad(name, "too short for a PNM header"))?;
     let kind = match magic {
         b"P4" => 4,
         b"P5" => 5,
         b"P6" => 6,
-        b"P1" | b"P2" | b"P3" => {
-            return Err(bad(
-                name,
-                "ASCII PNM (P1-P3) is not supported, use binary P4-P6",
-            ))
+        b"P1" | b"P2" | b"P3" | b"P7" => {
+            return Err(
+                Error::new(ErrorKind::Unsupported, name.to_owned(), "read PNM image")
+                    .with_detail("only binary P4, P5 and P6 images are supported"),
+            )
         }
-        _ => return Err(bad(name, "not a PNM file (magic is not P4, P5 or P6)")),
+        _ => return Err(bad(name, "not a PNM image (no P4/P5/P6 magic)")),
     };
-    pos += 2;
-    let fields = if kind == 4 { 2 } else { 3 };
-    let mut values = [0u32; 3];
-    for v in values.iter_mut().take(fields) {
-        // Skip whitespace and comments.
-        loop {
-            match data.get(pos) {
-                Some(b' ' | b'\t' | b'\n' | b'\r' | 0x0B | 0x0C) => pos += 1,
-                Some(b'#') => {
-                    while let Some(&c) = data.get(pos) {
-                        pos += 1;
-                        if c == b'\n' || c == b'\r' {
-                            break;
-                        }
-                    }
-                }
-                Some(_) => break,
-                None => return Err(bad(name, "header ends early")),
-            }
-        }
-        let start = pos;
-        while data.get(pos).is_some_and(u8::is_ascii_digit) {
-            pos += 1;
-        }
-        let digits = data.get(start..pos).unwrap_or_default();
-        if digits.is_empty() || digits.len() > 6 {
-            return Err(bad(name, format!("bad header number at byte {start}")));
-        }
-        *v = digits
-            .iter()
-            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
-    }
-    // Exactly one whitespace byte before the raster.
-    match data.get(pos) {
-        Some(b' ' | b'\t' | b'\n' | b'\r') => pos += 1,
-        _ => return Err(bad(name, "no whitespace after the header")),
-    }
-    let (width, height) = (values[0], values[1]);
+    let mut h = Header { data, pos: 2, name };
+    let width = h.number("width")?;
+    let height = h.number("height")?;
+    let maxval = if kind == 4 { 1 } else { h.number("maxval")? };
     if width == 0 || height == 0 || width > MAX_DIMENSION || height > MAX_DIMENSION {
         return Err(bad(
             name,
-            format!("dimensions {width}x{height} outside 1..={MAX_DIMENSION}"),
+            format!("size {width}x{height} outside 1..={MAX_DIMENSION}"),
         ));
     }
-    let format = match (kind, values[2]) {
-        (4, _) => PixelFormat::Bw1,
-        (5, 255) => PixelFormat::Gray8,
-        (5, 65535) => PixelFormat::Gray16,
-        (6, 255) => PixelFormat::Rgb8,
-        (6, 65535) => PixelFormat::Rgb16,
-        (_, m) => {
+    if maxval == 0 || maxval > 65_535 {
+        return Err(bad(name, format!("maxval {maxval} outside 1..=65535")));
+    }
+    // Exactly one whitespace byte ends the header.
+    match data.get(h.pos) {
+        Some(c) if c.is_ascii_whitespace() => h.pos += 1,
+        Some(c) => {
             return Err(bad(
                 name,
-                format!("maxval {m} not supported (use 255 or 65535)"),
+                format!("expected whitespace after the header, found byte 0x{c:02X}"),
             ))
         }
+        None => return Err(bad(name, "truncated: no raster")),
+    }
+    let wide = maxval > 255;
+    let format = match (kind, wide) {
+        (4, _) => PixelFormat::Bw1,
+        (5, false) => PixelFormat::Gray8,
+        (5, true) => PixelFormat::Gray16,
+        (_, false) => PixelFormat::Rgb8,
+        (_, true) => PixelFormat::Rgb16,
     };
-    Ok(PnmHeader {
-        format,
+    let need = format.row_bytes(width) as u64 * u64::from(height);
+    let raster = data.get(h.pos..).unwrap_or_default();
+    if (raster.len() as u64) < need {
+        return Err(bad(
+            name,
+            format!(
+                "truncated raster: {width}x{height} needs {need} bytes, file has {}",
+                raster.len()
+            ),
+        ));
+    }
+    let raster = raster.get(..need as usize).unwrap_or_default();
+    let pixels = match (kind, maxval) {
+        (4, _) | (_, 255) | (_, 65_535) => Bytes::copy_from_slice(raster),
+        (_, m) if m < 255 => {
+            let mut out = Vec::with_capacity(raster.len());
+            for &v in raster {
+                if u32::from(v) > m {
+                    return Err(bad(name, format!("sample {v} above maxval {m}")));
+                }
+                out.push(((u32::from(v) * 255 + m / 2) / m) as u8);
+            }
+            Bytes::from(out)
+        }
+        (_, m) => {
+            let mut out = Vec::with_capacity(raster.len());
+            for s in raster.chunks_exact(2) {
+                let v = u32::from(u16::from_be_bytes([s[0], s[1]]));
+                if v > m {
+                    return Err(bad(name, format!("sample {v} above maxval {m}")));
+                }
+                let scaled = ((v * 65_535 + m / 2) / m) as u16;
+                out.extend_from_slice(&scaled.to_be_bytes());
+            }
+            Bytes::from(out)
+        }
+    };
+    Ok(PnmImage {
         width,
         height,
-        data_offset: pos,
+        format,
+        maxval: maxval as u16,
+        pixels,
     })
 }
 
-/// Parses a whole PNM file and returns the header and its raster (exactly `height` rows).
+/// Encodes pixels as a binary PNM image: P4 for [`PixelFormat::Bw1`], P5 (maxval 255 or
+/// 65535) for gray, P6 for RGB.
 ///
 /// # Errors
-/// As [`parse_header`]; [`ErrorKind::Protocol`] when the raster is truncated.
-pub fn parse(name: &str, data: &[u8]) -> Result<(PnmHeader, std::ops::Range<usize>)> {
-    let h = parse_header(name, data)?;
-    let len = h.format.row_bytes(h.width) as u64 * u64::from(h.height);
-    let end = (h.data_offset as u64)
-        .checked_add(len)
-        .filter(|&e| e <= data.len() as u64);
-    match end {
-        Some(end) => Ok((h, h.data_offset..end as usize)),
-        None => Err(bad(
-            name,
-            format!(
-                "raster truncated: {}x{} {:?} needs {len} bytes, file has {}",
-                h.width,
-                h.height,
-                h.format,
-                data.len().saturating_sub(h.data_offset)
-            ),
-        )),
-    }
-}
-
-/// Writes a PNM header and raster for `format`.
-///
-/// # Errors
-/// [`ErrorKind::InvalidInput`] when `pixels` does not hold `height` rows; I/O errors of `out`.
-pub fn write(
-    out: &mut impl Write,
-    format: PixelFormat,
-    width: u32,
-    height: u32,
-    pixels: &[u8],
-) -> Result<()> {
-    let want = format.row_bytes(width) as u64 * u64::from(height);
-    if pixels.len() as u64 != want {
+/// [`ErrorKind::InvalidInput`] when a dimension is zero or `pixels` is not exactly `height`
+/// rows of [`PixelFormat::row_bytes`].
+pub fn encode(format: PixelFormat, width: u32, height: u32, pixels: &[u8]) -> Result<Vec<u8>> {
+    let need = format.row_bytes(width) as u64 * u64::from(height);
+    if width == 0 || height == 0 || pixels.len() as u64 != need {
         return Err(
-            Error::new(ErrorKind::InvalidInput, "pnm", "write PNM").with_detail(format!(
-                "{width}x{height} {format:?} needs {want} bytes, got {}",
+            Error::new(ErrorKind::InvalidInput, "pnm", "write PNM image").with_detail(format!(
+                "{width}x{height} {format:?} needs {need} bytes, got {}",
                 pixels.len()
             )),
         );
@@ -168,9 +238,22 @@ pub fn write(
         PixelFormat::Rgb8 => format!("P6\n{width} {height}\n255\n"),
         PixelFormat::Rgb16 => format!("P6\n{width} {height}\n65535\n"),
     };
-    out.write_all(header.as_bytes())
-        .and_then(|()| out.write_all(pixels))
-        .map_err(|e| Error::io("pnm", "write PNM", e))
+    let mut out = Vec::with_capacity(header.len() + pixels.len());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(pixels);
+    Ok(out)
+}
+
+/// Encodes a raw page as PNM.
+///
+/// # Errors
+/// [`ErrorKind::Unsupported`] for a JPEG page; otherwise as [`encode`].
+pub fn encode_page(page: &Page) -> Result<Vec<u8>> {
+    match &page.data {
+        PageData::Raw { format, pixels } => encode(*format, page.width, page.height, pixels),
+        PageData::Jpeg { .. } => Err(Error::new(ErrorKind::Unsupported, "pnm", "write PNM image")
+            .with_detail("the page is a JPEG; decode it first")),
+    }
 }
 
 #[cfg(test)]
@@ -178,53 +261,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn round_trip_every_format() {
-        for (format, w, h) in [
-            (PixelFormat::Bw1, 13, 3),
-            (PixelFormat::Gray8, 4, 2),
-            (PixelFormat::Gray16, 4, 2),
-            (PixelFormat::Rgb8, 3, 3),
-            (PixelFormat::Rgb16, 2, 5),
-        ] {
-            let pixels: Vec<u8> = (0..format.row_bytes(w) * h as usize)
-                .map(|i| (i * 37) as u8)
-                .collect();
-            let mut file = Vec::new();
-            write(&mut file, format, w, h, &pixels).unwrap();
-            let (hd, range) = parse("t.pnm", &file).unwrap();
-            assert_eq!((hd.format, hd.width, hd.height), (format, w, h));
-            assert_eq!(&file[range], &pixels[..]);
-        }
+    fn comments_and_whitespace_in_header() {
+        let img = decode(b"P6 # a comment\n 1\t1 #x\n255\n\x01\x02\x03", "c.ppm").unwrap();
+        assert_eq!(img.format, PixelFormat::Rgb8);
+        assert_eq!(&img.pixels[..], &[1, 2, 3]);
     }
 
     #[test]
-    fn comments_and_whitespace() {
-        let f = b"P5\n# scanned by buergerkoffer\n2 1\n# c\n255\n\x00\xFF";
-        let (h, r) = parse("c.pgm", f).unwrap();
-        assert_eq!((h.width, h.height, r.len()), (2, 1, 2));
-    }
-
-    #[test]
-    fn every_truncation_is_an_error_not_a_panic() {
-        let mut file = Vec::new();
-        write(&mut file, PixelFormat::Rgb16, 3, 2, &[7u8; 36]).unwrap();
-        for n in 0..file.len() {
-            let e = parse("t.ppm", &file[..n]).unwrap_err();
-            assert_eq!(e.kind(), ErrorKind::Protocol, "at {n}");
-        }
-    }
-
-    #[test]
-    fn rejects_unsupported() {
-        for f in [
-            &b"P2\n1 1\n255\n0"[..],
-            b"P5\n1 1\n15\n\x00",
-            b"P5\n0 1\n255\n",
-            b"P5\n99999999 1\n255\n",
-            b"GIF89a",
-            b"P6 1 1 255",
-        ] {
-            assert_eq!(parse("x", f).unwrap_err().kind(), ErrorKind::Protocol);
-        }
+    fn odd_maxvals_are_scaled() {
+        let img = decode(b"P5 2 1 15\n\x00\x0f", "m.pgm").unwrap();
+        assert_eq!(&img.pixels[..], &[0, 255]);
+        let img = decode(b"P5 1 1 1023\n\x03\xff", "m.pgm").unwrap();
+        assert_eq!(img.format, PixelFormat::Gray16);
+        assert_eq!(&img.pixels[..], &[0xff, 0xff]);
+        let e = decode(b"P5 1 1 15\n\x10", "m.pgm").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Protocol);
     }
 }

@@ -3,8 +3,8 @@
 # script need. Run as root (CI is root). Idempotent; skips apt when everything is present.
 set -euo pipefail
 pkgs=(
-  # build: pcsc feature
-  pkg-config libpcsclite-dev
+  # build: pcsc feature; turbojpeg feature builds libjpeg-turbo (cmake, nasm); usb (libusb)
+  pkg-config libpcsclite-dev cmake nasm libusb-1.0-0-dev
   # PC/SC peer: pcscd + virtual reader driver + virtual card
   pcscd vsmartcard-vpcd python3-virtualsmartcard python3-pip
   # SANE peer: libsane's `test` backend and scanimage

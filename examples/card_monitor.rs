@@ -1,59 +1,100 @@
-//! Prints card-reader events: insertions (with ATR), removals, reader removal.
+//! Prints the card events of a reader: insertions (with ATR), removals, reader removal.
 //!
-//! `cargo run --example card_monitor -- --demo` inserts and removes the mock card itself, so
-//! something happens; without `--demo` it watches `--device ID` (default `mock:reader`) until
-//! Ctrl-C or the reader goes away.
+//! ```text
+//! cargo run --example card_monitor            # the mock kit's reader; waits for events
+//! cargo run --example card_monitor -- --demo  # the mock card is inserted and removed for you
+//! ```
+//!
+//! `--device ID` picks another reader (default `mock:reader`); readers of other backends are
+//! reached through `Kit::with_enabled_backends()`, e.g.
+//! `--device "pcsc:Virtual PCD 00 00"` in a build with `--features pcsc`.
 
 use std::time::Duration;
 
 use buergerkoffer::card::ReaderEvent;
 use buergerkoffer::mock::{MockCard, MockKit};
-use buergerkoffer::{DeviceId, Kit};
+use buergerkoffer::{Backend, CardReader, DeviceId, Kit, Result};
 use futures_util::StreamExt;
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let demo = args.iter().any(|a| a == "--demo");
-    let device: DeviceId = match args.iter().position(|a| a == "--device") {
-        Some(i) => args.get(i + 1).ok_or("--device needs an id")?.parse()?,
-        None => DeviceId::mock("reader"),
-    };
+struct Args {
+    device: DeviceId,
+    demo: bool,
+}
+
+fn args() -> Result<Args> {
+    let mut device = DeviceId::mock("reader");
+    let mut demo = false;
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--demo" => demo = true,
+            "--device" => {
+                let v = it.next().unwrap_or_default();
+                device = v.parse()?;
+            }
+            other => {
+                eprintln!("unknown argument {other}; usage: card_monitor [--demo] [--device ID]");
+                std::process::exit(2);
+            }
+        }
+    }
+    Ok(Args { device, demo })
+}
+
+fn describe(reader: &dyn CardReader, ev: &ReaderEvent) -> String {
+    let id = &reader.info().id;
+    match ev {
+        ReaderEvent::CardInserted(atr) => format!("{id}: card inserted, ATR {atr}"),
+        ReaderEvent::CardRemoved => format!("{id}: card removed"),
+        ReaderEvent::ReaderRemoved => format!("{id}: reader removed"),
+        ReaderEvent::Lagged { missed } => format!("{id}: missed {missed} events, re-reading"),
+        other => format!("{id}: {other:?}"),
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<()> {
+    let args = args()?;
     let mock = MockKit::standard();
-    let kit = Kit::with_enabled_backends().with_provider(mock.clone());
-    let reader = kit.open_reader(&device).await?;
+    let kit = if args.device.backend() == &Backend::Mock {
+        Kit::new().with_provider(mock.clone())
+    } else {
+        Kit::with_enabled_backends()
+    };
+    let reader = kit.open_reader(&args.device).await?;
     let status = reader.status().await?;
     match &status.atr {
-        Some(atr) => println!("{device}: card present, ATR {atr}"),
-        None => println!("{device}: no card"),
+        Some(atr) => println!("{}: card present, ATR {atr}", args.device),
+        None => println!("{}: no card", args.device),
     }
     let mut events = reader.events();
-    if demo {
-        let handle = mock.reader("reader").ok_or("mock reader missing")?;
+
+    if args.demo {
+        let Some(mock_reader) = mock.reader(args.device.name()) else {
+            eprintln!("--demo works with mock readers only");
+            std::process::exit(2);
+        };
         tokio::spawn(async move {
             for _ in 0..2 {
                 tokio::time::sleep(Duration::from_millis(300)).await;
-                handle.remove_card();
+                mock_reader.remove_card();
                 tokio::time::sleep(Duration::from_millis(300)).await;
-                handle.insert(MockCard::eid());
+                mock_reader.insert(MockCard::eid());
             }
             tokio::time::sleep(Duration::from_millis(300)).await;
-            handle.unplug();
+            mock_reader.unplug();
         });
+    } else {
+        println!("waiting for card events (Ctrl-C to stop; --demo to simulate some)");
     }
+
     while let Some(ev) = events.next().await {
-        match ev {
-            ReaderEvent::CardInserted(atr) => println!("{device}: card inserted, ATR {atr}"),
-            ReaderEvent::CardRemoved => println!("{device}: card removed"),
-            ReaderEvent::ReaderRemoved => {
-                println!("{device}: reader removed");
-                break;
-            }
-            ReaderEvent::Lagged { missed } => {
-                println!("{device}: missed {missed} events, re-reading status");
-                println!("{device}: {:?}", reader.status().await?);
-            }
-            other => println!("{device}: {other:?}"),
+        println!("{}", describe(reader.as_ref(), &ev));
+        if ev == ReaderEvent::ReaderRemoved {
+            break;
+        }
+        if matches!(ev, ReaderEvent::Lagged { .. }) {
+            println!("{:?}", reader.status().await?);
         }
     }
     Ok(())

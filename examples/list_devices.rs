@@ -1,35 +1,47 @@
-//! Lists the kit's devices: the mock kit plus every backend compiled into this build.
+//! Lists the devices of the mock kit and of every backend compiled into this build.
 //!
-//! `cargo run --example list_devices` (add `--features pcsc,sane,ipp,usb` for real devices).
+//! ```text
+//! cargo run --example list_devices
+//! cargo run --example list_devices --features pcsc,sane,ipp
+//! ```
+//!
+//! A backend that cannot list its devices (service not running, library missing) is printed
+//! with its error; the other backends are still listed.
 
 use buergerkoffer::mock::MockKit;
-use buergerkoffer::Kit;
+use buergerkoffer::{Discovery, Kit};
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
-    let kit = Kit::with_enabled_backends().with_provider(MockKit::standard());
-    let backends: Vec<String> = kit
-        .providers()
-        .iter()
-        .map(|p| p.backend().to_string())
-        .collect();
-    println!("backends: {}", backends.join(", "));
-    let found = kit.discover().await;
-    println!("{:<12} {:<40} name", "kind", "id");
+fn print(title: &str, found: &Discovery) {
+    println!("{title}:");
+    if found.devices.is_empty() && found.failures.is_empty() {
+        println!("  (no devices)");
+    }
     for d in &found.devices {
+        let vendor = d.vendor.as_deref().unwrap_or("-");
         println!(
-            "{:<12} {:<40} {}",
+            "  {:<12} {:<40} {} ({vendor})",
             d.kind.to_string(),
             d.id.to_string(),
             d.name
         );
     }
     for e in &found.failures {
-        eprintln!("not listed: {e}");
-        let mut src = std::error::Error::source(e);
-        while let Some(s) = src {
-            eprintln!("  caused by: {s}");
-            src = s.source();
-        }
+        println!("  backend failed: {e}");
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let mock = Kit::new().with_provider(MockKit::standard());
+    print("mock kit", &mock.discover().await);
+
+    let real = Kit::with_enabled_backends();
+    if real.providers().is_empty() {
+        println!("enabled backends: none in this build (try --features pcsc,sane,ipp)");
+    } else {
+        print(
+            &format!("enabled backends {real:?}"),
+            &real.discover().await,
+        );
     }
 }

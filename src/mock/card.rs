@@ -510,16 +510,18 @@ impl CardReader for MockReader {
             return Box::pin(futures_util::stream::iter([ReaderEvent::ReaderRemoved]));
         }
         let s = broadcast_stream(rx, |missed| ReaderEvent::Lagged { missed });
-        // The stream ends after ReaderRemoved.
-        Box::pin(s.scan(false, |ended, ev| {
-            let out = if *ended {
-                None
-            } else {
-                *ended = ev == ReaderEvent::ReaderRemoved;
-                Some(ev)
-            };
-            std::future::ready(out)
-        }))
+        // The stream ends right after ReaderRemoved.
+        Box::pin(futures_util::stream::unfold(
+            (s, false),
+            |(mut s, ended)| async move {
+                if ended {
+                    return None;
+                }
+                let ev = s.next().await?;
+                let end = ev == ReaderEvent::ReaderRemoved;
+                Some((ev, (s, end)))
+            },
+        ))
     }
 
     async fn connect(&self, mode: ShareMode) -> Result<Box<dyn Card>> {

@@ -13,10 +13,10 @@
 //!
 //! | mock | trait | faults it can inject |
 //! |------|-------|----------------------|
-//! | [`MockScanner`] | [`Scanner`](crate::Scanner) | feeder empty, jam / cover open / I/O / gone at page k, hang, busy, delay |
-//! | [`FolderScanner`] | [`Scanner`](crate::Scanner) | replays PNM/JPEG files; a corrupt file is a protocol error |
-//! | [`MockReader`], [`MockCard`] | [`CardReader`](crate::CardReader), [`Card`](crate::Card) | card in/out, reader gone, removal during transmit, hang, delay, any error per APDU |
-//! | [`MockPrinter`] | [`Printer`](crate::Printer) | media empty (held jobs), jam (stopped job), gone, busy, format refused |
+//! | [`MockScanner`] | `Scanner` | feeder empty, jam / cover open / I/O / gone at page k, hang, busy, delay |
+//! | [`FolderScanner`] | `Scanner` | replays PNM/JPEG files; a corrupt file is a protocol error |
+//! | [`MockReader`], [`MockCard`] | `CardReader`, `Card` | card in/out, reader gone, removal during transmit, hang, delay, any error per APDU |
+//! | [`MockPrinter`] | `Printer` | media empty (held jobs), jam (stopped job), gone, busy, format refused |
 
 mod card;
 mod content;

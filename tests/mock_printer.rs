@@ -1,0 +1,286 @@
+//! MockPrinter through `dyn Printer`: recorded documents and options, the job lifecycle on a
+//! paused clock, media-empty holding jobs, media-jam stopping them, cancel, refused formats,
+//! injected failures and expectations.
+
+use std::time::Duration;
+
+use buergerkoffer::mock::MockPrinter;
+use buergerkoffer::print::{
+    Document, DocumentFormat, JobId, JobState, PrintOptions, PrinterState, ReasonKind, Sides,
+    StateReason,
+};
+use buergerkoffer::scan::{Page, PixelFormat};
+use buergerkoffer::{ErrorKind, Printer};
+
+static_assertions::assert_impl_all!(MockPrinter: Send, Sync, Clone, std::fmt::Debug);
+
+fn reason(k: &str) -> StateReason {
+    StateReason::from_keyword(k).unwrap()
+}
+
+fn printer() -> (MockPrinter, Box<dyn Printer>) {
+    let mock = MockPrinter::new("p").with_durations(Duration::from_secs(1), Duration::from_secs(4));
+    let dynp: Box<dyn Printer> = Box::new(mock.clone());
+    (mock, dynp)
+}
+
+#[tokio::test(start_paused = true)]
+async fn lifecycle_pending_processing_completed_and_recording() {
+    let (mock, p) = printer();
+    let opts = PrintOptions::new()
+        .copies(2)
+        .sides(Sides::TwoSidedLongEdge)
+        .media("iso_a4_210x297mm");
+    let job = p
+        .print(
+            Document::pdf(&b"%PDF-1.7 test"[..]).with_name("antrag.pdf"),
+            &opts,
+        )
+        .await
+        .unwrap();
+    assert_eq!(p.job(job).await.unwrap().state, JobState::Pending);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(p.job(job).await.unwrap().state, JobState::Processing);
+    assert_eq!(p.status().await.unwrap().state, PrinterState::Processing);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(p.job(job).await.unwrap().state, JobState::Completed);
+    assert_eq!(p.status().await.unwrap().state, PrinterState::Idle);
+    let docs = mock.documents();
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0].job, job);
+    assert_eq!(docs[0].format, DocumentFormat::Pdf);
+    assert_eq!(docs[0].name.as_deref(), Some("antrag.pdf"));
+    assert_eq!(docs[0].options, opts);
+    assert_eq!(docs[0].data.as_ref(), b"%PDF-1.7 test");
+    // Jobs get distinct ids.
+    let j2 = p
+        .print(Document::jpeg(&b"\xff\xd8x"[..]), &PrintOptions::new())
+        .await
+        .unwrap();
+    assert_ne!(j2, job);
+}
+
+#[tokio::test(start_paused = true)]
+async fn media_empty_holds_jobs_until_cleared() {
+    let (mock, p) = printer();
+    mock.set_reasons(vec![reason("media-empty-error")]);
+    let st = p.status().await.unwrap();
+    assert_eq!(st.state, PrinterState::Stopped);
+    assert!(st.has(&ReasonKind::MediaEmpty));
+    assert_eq!(st.blocking_error(), Some(ErrorKind::MediaEmpty));
+    let job = p
+        .print(Document::pdf(&b"%PDF"[..]), &PrintOptions::new())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    let js = p.job(job).await.unwrap();
+    assert_eq!(js.state, JobState::Pending);
+    assert!(
+        js.reasons.iter().any(|r| r == "media-empty-error"),
+        "{:?}",
+        js.reasons
+    );
+    // waiting times out naming the state
+    let e = p
+        .wait_for_job(job, Duration::from_secs(10), Duration::from_secs(1))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout);
+    mock.clear_reasons();
+    let done = p
+        .wait_for_job(job, Duration::from_secs(60), Duration::from_millis(250))
+        .await
+        .unwrap();
+    assert_eq!(done.state, JobState::Completed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn media_jam_stops_the_job_being_printed() {
+    let (mock, p) = printer();
+    let job = p
+        .print(Document::pdf(&b"%PDF"[..]), &PrintOptions::new())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await; // 1 s into processing
+    assert_eq!(p.job(job).await.unwrap().state, JobState::Processing);
+    mock.add_reason(reason("media-jam-error"));
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    assert_eq!(p.job(job).await.unwrap().state, JobState::Stopped);
+    assert_eq!(
+        p.status().await.unwrap().blocking_error(),
+        Some(ErrorKind::PaperJam)
+    );
+    mock.clear_reasons();
+    tokio::time::sleep(Duration::from_secs(2)).await; // 3 of 4 s done
+    assert_eq!(p.job(job).await.unwrap().state, JobState::Processing);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(p.job(job).await.unwrap().state, JobState::Completed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn warnings_do_not_hold_jobs() {
+    let (mock, p) = printer();
+    mock.set_reasons(vec![reason("toner-low-warning")]);
+    let job = p
+        .print(Document::pdf(&b"%PDF"[..]), &PrintOptions::new())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(p.job(job).await.unwrap().state, JobState::Completed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_and_unknown_jobs() {
+    let (_mock, p) = printer();
+    let job = p
+        .print(Document::pdf(&b"%PDF"[..]), &PrintOptions::new())
+        .await
+        .unwrap();
+    p.cancel(job).await.unwrap();
+    assert_eq!(p.job(job).await.unwrap().state, JobState::Canceled);
+    assert_eq!(
+        p.cancel(job).await.unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+    assert_eq!(
+        p.job(JobId(999)).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        p.cancel(JobId(999)).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+}
+
+#[tokio::test]
+async fn unsupported_format_names_the_accepted_ones() {
+    let mock =
+        MockPrinter::new("p").with_formats(vec![DocumentFormat::Pdf, DocumentFormat::PwgRaster]);
+    let p: Box<dyn Printer> = Box::new(mock.clone());
+    let e = p
+        .print(Document::jpeg(&b"\xff\xd8"[..]), &PrintOptions::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported);
+    let msg = e.to_string();
+    assert!(
+        msg.contains("application/pdf") && msg.contains("image/pwg-raster"),
+        "{msg}"
+    );
+    assert!(mock.documents().is_empty());
+    assert_eq!(p.capabilities().await.unwrap().formats.len(), 2);
+    // A raw scanned page goes as PWG raster; its pixels are recorded.
+    let page = Page::raw(0, 2, 1, (300, 300), PixelFormat::Gray8, vec![7u8, 9]).unwrap();
+    p.print(Document::page(page), &PrintOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(mock.documents()[0].format, DocumentFormat::PwgRaster);
+    assert_eq!(mock.documents()[0].data.as_ref(), &[7, 9]);
+}
+
+#[tokio::test]
+async fn bad_options_injected_failures_busy_and_gone() {
+    let (mock, p) = printer();
+    let doc = || Document::pdf(&b"%PDF"[..]);
+    for opts in [
+        PrintOptions::new().copies(0),
+        PrintOptions::new().copies(100),
+        PrintOptions::new().media("iso_a0_841x1189mm"),
+    ] {
+        assert_eq!(
+            p.print(doc(), &opts).await.unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
+    }
+    mock.fail_next_print(ErrorKind::Timeout);
+    assert_eq!(
+        p.print(doc(), &PrintOptions::new())
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Timeout
+    );
+    assert!(
+        p.print(doc(), &PrintOptions::new()).await.is_ok(),
+        "one-shot"
+    );
+    mock.set_accepting(false);
+    assert_eq!(
+        p.print(doc(), &PrintOptions::new())
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Busy
+    );
+    mock.set_accepting(true);
+    mock.set_gone(true);
+    assert_eq!(
+        p.print(doc(), &PrintOptions::new())
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::DeviceGone
+    );
+    assert_eq!(p.status().await.unwrap_err().kind(), ErrorKind::DeviceGone);
+    assert_eq!(
+        p.capabilities().await.unwrap_err().kind(),
+        ErrorKind::DeviceGone
+    );
+    assert_eq!(
+        p.job(JobId(1)).await.unwrap_err().kind(),
+        ErrorKind::DeviceGone
+    );
+    // An unreadable file is an error of the print, not a panic.
+    mock.set_gone(false);
+    let e = p
+        .print(
+            Document::pdf_file("/nonexistent/buergerkoffer.pdf"),
+            &PrintOptions::new(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+    assert_eq!(mock.documents().len(), 1);
+}
+
+#[tokio::test]
+async fn expectations_report_differences_and_unused_prints() {
+    let (mock, p) = printer();
+    mock.expect_prints([
+        (DocumentFormat::Pdf, PrintOptions::new()),
+        (DocumentFormat::Pdf, PrintOptions::new().copies(2)),
+    ]);
+    p.print(Document::pdf(&b"%PDF"[..]), &PrintOptions::new())
+        .await
+        .unwrap();
+    let e = p
+        .print(Document::pdf(&b"%PDF"[..]), &PrintOptions::new().copies(3))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    let e = mock.done().unwrap_err();
+    assert!(e.to_string().contains("copies: 3"), "{e}");
+
+    mock.expect_prints([(DocumentFormat::Jpeg, PrintOptions::new())]);
+    let e = mock.done().unwrap_err();
+    assert!(e.to_string().contains("never made"), "{e}");
+
+    mock.expect_prints([(DocumentFormat::Jpeg, PrintOptions::new())]);
+    p.print(Document::jpeg(&b"\xff\xd8"[..]), &PrintOptions::new())
+        .await
+        .unwrap();
+    assert!(p
+        .print(Document::jpeg(&b"\xff\xd8"[..]), &PrintOptions::new())
+        .await
+        .is_err());
+    assert!(mock.done().unwrap_err().to_string().contains("unexpected"));
+    mock.done().unwrap();
+}
+
+#[test]
+#[should_panic(expected = "without done()")]
+fn a_printer_with_expectations_dropped_without_done_panics() {
+    let mock = MockPrinter::new("p");
+    mock.expect_prints([(DocumentFormat::Pdf, PrintOptions::new())]);
+    drop(mock);
+}

@@ -73,7 +73,7 @@ impl FromStr for Atr {
             Error::new(ErrorKind::InvalidInput, "card", "parse ATR")
                 .with_detail(format!("`{s}` is not hex bytes"))
         };
-        if hex.len() % 2 != 0 {
+        if !hex.len().is_multiple_of(2) {
             return Err(bad());
         }
         let bytes = (0..hex.len())

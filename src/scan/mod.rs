@@ -551,7 +551,7 @@ impl Resolutions {
         match self {
             Resolutions::List(v) => v.contains(&dpi),
             Resolutions::Range { min, max, step } => {
-                dpi >= *min && dpi <= *max && (*step == 0 || (dpi - min) % step == 0)
+                dpi >= *min && dpi <= *max && (*step == 0 || (dpi - min).is_multiple_of(*step))
             }
         }
     }

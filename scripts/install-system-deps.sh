@@ -6,7 +6,7 @@ pkgs=(
   # build: pcsc feature; turbojpeg feature builds libjpeg-turbo (cmake, nasm); usb (libusb)
   pkg-config libpcsclite-dev cmake nasm libusb-1.0-0-dev
   # PC/SC peer: pcscd + virtual reader driver + virtual card
-  pcscd vsmartcard-vpcd python3-virtualsmartcard python3-pip
+  pcscd vsmartcard-vpcd vsmartcard-vpicc python3-virtualsmartcard python3-pip
   # SANE peer: libsane's `test` backend and scanimage
   sane-utils libsane1
   # IPP peer: ippeveprinter/ipptool, and a loopback-only DNS-SD daemon it insists on

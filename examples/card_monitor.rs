@@ -1,4 +1,6 @@
 //! Prints the card events of a reader: insertions (with ATR), removals, reader removal.
+//! For every card it finds it reads EF.CardAccess and, for a German eID card, prints the
+//! PACE protocols and domain parameters the card offers.
 //!
 //! ```text
 //! cargo run --example card_monitor            # the mock kit's reader; waits for events
@@ -7,11 +9,16 @@
 //!
 //! `--device ID` picks another reader (default `mock:reader`); readers of other backends are
 //! reached through `Kit::with_enabled_backends()`, e.g.
-//! `--device "pcsc:Virtual PCD 00 00"` in a build with `--features pcsc`.
+//! `--device "pcsc:Virtual PCD 00 00"` in a build with `--features pcsc`:
+//!
+//! ```text
+//! cargo run --example card_monitor --features pcsc -- --device "pcsc:REINER SCT cyberJack RFID basis 00 00"
+//! ```
 
 use std::time::Duration;
 
-use buergerkoffer::card::ReaderEvent;
+use buergerkoffer::card::eid::{self, ReadLength, SecurityInfo};
+use buergerkoffer::card::{ReaderEvent, ShareMode};
 use buergerkoffer::mock::{MockCard, MockKit};
 use buergerkoffer::{Backend, CardReader, DeviceId, Kit, Result};
 use futures_util::StreamExt;
@@ -52,6 +59,52 @@ fn describe(reader: &dyn CardReader, ev: &ReaderEvent) -> String {
     }
 }
 
+/// Connects, reads EF.CardAccess and prints what it says. Failures are printed, not fatal:
+/// not every card is an eID card.
+async fn show_eid(reader: &dyn CardReader) {
+    let id = reader.info().id.clone();
+    let mut card = match reader.connect(ShareMode::Shared).await {
+        Ok(c) => c,
+        Err(e) => return println!("{id}:   cannot connect: {e}"),
+    };
+    let info = match eid::read_card_access(&mut *card, ReadLength::Short).await {
+        Ok(info) => info,
+        Err(e) => return println!("{id}:   no eID data: {e}"),
+    };
+    let kind = if info.is_german_eid() {
+        "German eID card"
+    } else {
+        "card with EF.CardAccess"
+    };
+    println!(
+        "{id}:   {kind}, EF.CardAccess {} bytes",
+        info.card_access.len()
+    );
+    for si in &info.security_infos.infos {
+        if let SecurityInfo::Pace(p) = si {
+            let params = p.parameter_id.map_or_else(
+                || "not named".to_owned(),
+                |n| {
+                    format!(
+                        "{n} ({})",
+                        eid::standardized_domain_parameters(n).unwrap_or("proprietary")
+                    )
+                },
+            );
+            println!(
+                "{id}:   PACE v{} {:?} {:?}, domain parameters {params}",
+                p.version, p.mapping, p.cipher
+            );
+        }
+    }
+    if let Err(e) = card
+        .disconnect(buergerkoffer::card::Disposition::Leave)
+        .await
+    {
+        println!("{id}:   disconnect: {e}");
+    }
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
     let args = args()?;
@@ -64,7 +117,10 @@ async fn main() -> Result<()> {
     let reader = kit.open_reader(&args.device).await?;
     let status = reader.status().await?;
     match &status.atr {
-        Some(atr) => println!("{}: card present, ATR {atr}", args.device),
+        Some(atr) => {
+            println!("{}: card present, ATR {atr}", args.device);
+            show_eid(reader.as_ref()).await;
+        }
         None => println!("{}: no card", args.device),
     }
     let mut events = reader.events();
@@ -90,6 +146,9 @@ async fn main() -> Result<()> {
 
     while let Some(ev) = events.next().await {
         println!("{}", describe(reader.as_ref(), &ev));
+        if matches!(ev, ReaderEvent::CardInserted(_)) {
+            show_eid(reader.as_ref()).await;
+        }
         if ev == ReaderEvent::ReaderRemoved {
             break;
         }

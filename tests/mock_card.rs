@@ -460,3 +460,41 @@ async fn closure_responder_sees_raw_commands() {
         [1, 2, 3, 4, 0x90, 0x00]
     );
 }
+
+#[tokio::test]
+async fn the_eid_mock_serves_ef_cardaccess_like_a_card() {
+    use buergerkoffer::card::eid::{self, ReadLength};
+    let card = MockCard::eid();
+    let reader = reader_with(&card);
+    let mut conn = reader.connect(ShareMode::Shared).await.unwrap();
+    // Nothing selected yet: READ BINARY is refused.
+    let r = conn
+        .transmit(&CommandApdu::new(0x00, 0xB0, 0, 0).with_le(4))
+        .await
+        .unwrap();
+    assert_eq!(r.sw().0, 0x6986);
+    for mode in [ReadLength::Short, ReadLength::Extended] {
+        let info = eid::read_card_access(&mut *conn, mode).await.unwrap();
+        assert_eq!(info.card_access, eid::NPA_GEN1_EF_CARDACCESS, "{mode:?}");
+        assert!(info.is_german_eid());
+    }
+    // Reading past the end: what is there, and 6282.
+    let len = eid::NPA_GEN1_EF_CARDACCESS.len() as u16;
+    let [p1, p2] = (len - 2).to_be_bytes();
+    let r = conn
+        .transmit(&CommandApdu::new(0x00, 0xB0, p1, p2).with_le(16))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.data(),
+        &eid::NPA_GEN1_EF_CARDACCESS[usize::from(len) - 2..]
+    );
+    assert_eq!(r.sw().0, 0x6282);
+    // Another SELECT deselects it.
+    conn.transmit(&select()).await.unwrap();
+    let r = conn
+        .transmit(&CommandApdu::new(0x00, 0xB0, 0, 0).with_le(4))
+        .await
+        .unwrap();
+    assert_eq!(r.sw().0, 0x6986);
+}

@@ -186,6 +186,53 @@ pub struct ReaderFeatures {
 }
 
 impl ReaderFeatures {
+    /// `FEATURE_VERIFY_PIN_DIRECT` tag of the part 10 feature list.
+    pub const TAG_VERIFY_PIN_DIRECT: u8 = 0x06;
+    /// `FEATURE_MODIFY_PIN_DIRECT` tag.
+    pub const TAG_MODIFY_PIN_DIRECT: u8 = 0x07;
+    /// `FEATURE_EXECUTE_PACE` tag.
+    pub const TAG_EXECUTE_PACE: u8 = 0x20;
+
+    /// Parses the answer to `CM_IOCTL_GET_FEATURE_REQUEST` (PC/SC part 10): a list of
+    /// `tag (1 byte), length (1 byte, 4), control code (4 bytes, big-endian)`.
+    ///
+    /// ```
+    /// use buergerkoffer::card::ReaderFeatures;
+    /// let f = ReaderFeatures::from_feature_list(&[0x06, 0x04, 0x42, 0x33, 0x00, 0x06])?;
+    /// assert!(f.has_pin_pad() && !f.has_pace());
+    /// assert_eq!(f.verify_pin_direct, Some(0x4233_0006));
+    /// # Ok::<(), buergerkoffer::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Protocol`] when an entry is cut short or its length is not 4.
+    pub fn from_feature_list(bytes: &[u8]) -> Result<Self> {
+        let mut f = ReaderFeatures::default();
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let bad = || {
+                Error::new(ErrorKind::Protocol, "reader", "parse PC/SC feature list").with_detail(
+                    format!("malformed entry at byte {}", bytes.len() - rest.len()),
+                )
+            };
+            let (&[tag, len], tail) = rest.split_first_chunk::<2>().ok_or_else(bad)?;
+            if len != 4 {
+                return Err(bad());
+            }
+            let (code, tail) = tail.split_first_chunk::<4>().ok_or_else(bad)?;
+            let code = u32::from_be_bytes(*code);
+            match tag {
+                Self::TAG_VERIFY_PIN_DIRECT => f.verify_pin_direct = Some(code),
+                Self::TAG_MODIFY_PIN_DIRECT => f.modify_pin_direct = Some(code),
+                Self::TAG_EXECUTE_PACE => f.execute_pace = Some(code),
+                _ => {}
+            }
+            f.all.push((tag, code));
+            rest = tail;
+        }
+        Ok(f)
+    }
+
     /// Whether the reader has a PIN pad.
     pub fn has_pin_pad(&self) -> bool {
         self.verify_pin_direct.is_some()
@@ -427,5 +474,26 @@ mod tests {
             Atr::new(vec![0; 34]).unwrap_err().kind(),
             ErrorKind::Protocol
         );
+    }
+
+    #[test]
+    fn feature_list_parses_and_rejects_garbage() {
+        let f = ReaderFeatures::from_feature_list(&[
+            0x06, 0x04, 0x42, 0x33, 0x00, 0x06, 0x20, 0x04, 0x42, 0x33, 0x00, 0x20, 0x12, 0x04, 0,
+            0, 0, 1,
+        ])
+        .unwrap();
+        assert!(f.has_pin_pad() && f.has_pace());
+        assert_eq!(f.all.len(), 3);
+        assert!(ReaderFeatures::from_feature_list(&[])
+            .unwrap()
+            .all
+            .is_empty());
+        for bad in [&[0x06][..], &[0x06, 0x04, 1, 2, 3], &[0x06, 0x02, 1, 2]] {
+            assert_eq!(
+                ReaderFeatures::from_feature_list(bad).unwrap_err().kind(),
+                ErrorKind::Protocol
+            );
+        }
     }
 }

@@ -18,6 +18,7 @@ use tokio::sync::broadcast;
 
 use super::script::{lock, Script};
 use crate::card::apdu::{CommandApdu, ResponseApdu};
+use crate::card::eid;
 use crate::card::{
     Atr, Card, CardReader, Disposition, Protocol, ReaderEvent, ReaderFeatures, ReaderStatus,
     ShareMode,
@@ -205,23 +206,56 @@ impl MockCard {
         }
     }
 
-    /// An eID-like card: SELECT answers `9000`, GET CHALLENGE eight bytes and `9000`, every
-    /// other command `6D00`.
+    /// An eID-like card. It serves the first-generation German eID card's EF.CardAccess
+    /// ([`eid::NPA_GEN1_EF_CARDACCESS`]): `SELECT` by file identifier `011C` selects it,
+    /// `READ BINARY` (short or extended Le) reads it from the offset in P1/P2 (`6282` when
+    /// reading past its end, `6B00` when starting beyond it, `6986` with no file selected).
+    /// Every other `SELECT` answers `9000` and deselects the file, `GET CHALLENGE` answers
+    /// eight bytes and `9000`, every other command `6D00`.
+    ///
+    /// [`eid::read_card_access`] works on it as on a real card.
     pub fn eid() -> Self {
         let atr = match Atr::new(Self::EID_ATR.to_vec()) {
             Ok(a) => a,
             Err(_) => unreachable!("the constant ATR has a valid length"),
         };
         let mut counter = 0u8;
-        MockCard::new(atr).with_responder(move |cmd| match cmd.get(1) {
-            Some(0xA4) => vec![0x90, 0x00],
-            Some(0x84) => {
-                counter = counter.wrapping_add(1);
-                let mut r: Vec<u8> = (0..8u8).map(|i| i.wrapping_mul(37) ^ counter).collect();
-                r.extend_from_slice(&[0x90, 0x00]);
-                r
+        let mut card_access_selected = false;
+        MockCard::new(atr).with_responder(move |raw| {
+            let Ok(cmd) = CommandApdu::from_bytes(raw) else {
+                return vec![0x67, 0x00];
+            };
+            match cmd.ins {
+                0xA4 => {
+                    card_access_selected =
+                        cmd.p1 == 0x02 && cmd.data() == eid::EF_CARDACCESS_FID.to_be_bytes();
+                    vec![0x90, 0x00]
+                }
+                0xB0 if !card_access_selected => vec![0x69, 0x86],
+                0xB0 => {
+                    let file = eid::NPA_GEN1_EF_CARDACCESS;
+                    let offset = usize::from(u16::from_be_bytes([cmd.p1, cmd.p2]));
+                    if cmd.p1 & 0x80 != 0 || offset > file.len() {
+                        return vec![0x6B, 0x00];
+                    }
+                    let want = cmd.le().map_or(0, |le| le as usize);
+                    let end = offset.saturating_add(want).min(file.len());
+                    let mut r = file[offset..end].to_vec();
+                    if end - offset < want {
+                        r.extend_from_slice(&[0x62, 0x82]);
+                    } else {
+                        r.extend_from_slice(&[0x90, 0x00]);
+                    }
+                    r
+                }
+                0x84 => {
+                    counter = counter.wrapping_add(1);
+                    let mut r: Vec<u8> = (0..8u8).map(|i| i.wrapping_mul(37) ^ counter).collect();
+                    r.extend_from_slice(&[0x90, 0x00]);
+                    r
+                }
+                _ => vec![0x6D, 0x00],
             }
-            _ => vec![0x6D, 0x00],
         })
     }
 

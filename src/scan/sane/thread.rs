@@ -342,7 +342,7 @@ impl Thread {
 
     fn handle(&mut self, cmd: Cmd) {
         match cmd {
-            Cmd::Wake => {}
+            Cmd::Wake => self.reap_dropped(),
             Cmd::Devices { local_only, reply } => {
                 let r = match self.init_error("sane", "list devices") {
                     Some(e) => Err(e),
@@ -568,6 +568,8 @@ impl Thread {
         pages: tmpsc::Sender<Result<Page>>,
     ) {
         let api = self.api;
+        // A job whose stream was just dropped is cancelled first, not reported as busy.
+        self.reap_dropped();
         let open = match self.get_open(handle, "start scan") {
             Ok(o) => o,
             Err(e) => {
@@ -604,6 +606,23 @@ impl Thread {
             }
             Err(e) => {
                 let _ = started.send(Err(e));
+            }
+        }
+    }
+
+    /// Cancels the jobs whose page stream was dropped.
+    fn reap_dropped(&mut self) {
+        let api = self.api;
+        for open in self.handles.values_mut() {
+            if open.job.as_ref().is_some_and(|r| r.tx.is_closed()) {
+                if let Some(mut r) = open.job.take() {
+                    let mut dev = Dev {
+                        api,
+                        raw: open.raw,
+                        _open: std::marker::PhantomData,
+                    };
+                    r.job.abort(&mut dev);
+                }
             }
         }
     }

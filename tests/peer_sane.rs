@@ -227,7 +227,10 @@ async fn every_mode_and_depth_matches_scanimage_pixel_for_pixel() {
             assert_eq!(f, format);
             assert_eq!(want.format, format);
             // Same bytes: 16-bit samples are big-endian like scanimage's PNM output.
-            assert!(px == &want.pixels[..], "{mode} depth {depth}: pixels differ");
+            assert!(
+                px == &want.pixels[..],
+                "{mode} depth {depth}: pixels differ"
+            );
         }
     })
     .await
@@ -316,7 +319,10 @@ async fn three_pass_frames_are_interleaved_like_scanimage() {
             assert_eq!((p.width, p.height), (want.width, want.height));
             let (f, px) = raw(p);
             assert_eq!(f, want.format);
-            assert!(px == &want.pixels[..], "three-pass depth {depth}: pixels differ");
+            assert!(
+                px == &want.pixels[..],
+                "three-pass depth {depth}: pixels differ"
+            );
         }
         // Inactive in gray mode: refused, naming the option.
         let req = ScanRequest::new()
@@ -530,7 +536,10 @@ async fn scan_to_pdf_end_to_end_passes_qpdf() {
     tokio::time::timeout(LIMIT, async {
         let s = open(11).await;
         let dir = tempfile::tempdir().unwrap();
-        for (mode, name) in [(ColorMode::Color, "color.pdf"), (ColorMode::Lineart, "bw.pdf")] {
+        for (mode, name) in [
+            (ColorMode::Color, "color.pdf"),
+            (ColorMode::Lineart, "bw.pdf"),
+        ] {
             let out = dir.path().join(name);
             let req = ScanRequest::new()
                 .resolution(75)

@@ -63,6 +63,9 @@ pub const TYPE_GROUP: i32 = 5;
 
 /// `SANE_UNIT_PIXEL`.
 pub const UNIT_PIXEL: i32 = 1;
+/// `SANE_UNIT_MM`.
+#[cfg(test)]
+pub const UNIT_MM: i32 = 3;
 
 /// `SANE_CAP_SOFT_SELECT`.
 pub const CAP_SOFT_SELECT: i32 = 1;
@@ -196,8 +199,8 @@ fn load_api() -> std::result::Result<Api, String> {
             // SAFETY: the symbol is a function of the SANE C API whose signature is declared
             // in the `Api` field it is stored in (from sane/sane.h); the pointer stays valid
             // while `_lib` lives, and `Api` owns `_lib`.
-            let s = unsafe { lib.get($name) }
-                .map_err(|e| format!("{LIBRARY} lacks {}: {e}", $name))?;
+            let s =
+                unsafe { lib.get($name) }.map_err(|e| format!("{LIBRARY} lacks {}: {e}", $name))?;
             *s
         }};
     }

@@ -67,8 +67,12 @@ impl FrameParams {
     /// [`ErrorKind::Unsupported`] for 1-bit RGB.
     pub fn from_raw(p: &ffi::Parameters, device: &str) -> Result<Self> {
         let bad = |why: String| {
-            Error::new(ErrorKind::Protocol, device.to_owned(), "read scan parameters")
-                .with_detail(format!("{why} (parameters {p:?})"))
+            Error::new(
+                ErrorKind::Protocol,
+                device.to_owned(),
+                "read scan parameters",
+            )
+            .with_detail(format!("{why} (parameters {p:?})"))
         };
         let format = match p.format {
             0 => FrameFormat::Gray,
@@ -279,15 +283,8 @@ pub fn assemble(frames: Vec<Frame>, index: u32, dpi: (u32, u32), device: &str) -
             if f.rows == 0 {
                 return Err(bad("the scanner sent no complete line".into()));
             }
-            Page::raw(
-                index,
-                f.params.pixels_per_line,
-                f.rows,
-                dpi,
-                format,
-                f.data,
-            )
-            .map_err(|e| e.with_operation(format!("assemble page {}", index + 1)))
+            Page::raw(index, f.params.pixels_per_line, f.rows, dpi, format, f.data)
+                .map_err(|e| e.with_operation(format!("assemble page {}", index + 1)))
         }
         3 => {
             let pick = |want: FrameFormat| frames.iter().find(|f| f.params.format == want);
@@ -296,7 +293,9 @@ pub fn assemble(frames: Vec<Frame>, index: u32, dpi: (u32, u32), device: &str) -
                 pick(FrameFormat::Green),
                 pick(FrameFormat::Blue),
             ) else {
-                return Err(bad(format!("three frames {formats:?}, not red, green and blue")));
+                return Err(bad(format!(
+                    "three frames {formats:?}, not red, green and blue"
+                )));
             };
             let (w, d) = (r.params.pixels_per_line, r.params.depth);
             if [g, b]
@@ -454,14 +453,14 @@ mod tests {
             fb.finish("t")
         };
         // Order B, R, G as three-pass-order BRG would send.
-        let frames = vec![mk(4, &[30, 31], 8), mk(2, &[10, 11], 8), mk(3, &[20, 21], 8)];
+        let frames = vec![
+            mk(4, &[30, 31], 8),
+            mk(2, &[10, 11], 8),
+            mk(3, &[20, 21], 8),
+        ];
         let page = assemble(frames, 0, (1, 1), "t").unwrap();
         assert_eq!(pixels(&page), &[10, 20, 30, 11, 21, 31]);
-        let frames = vec![
-            mk(2, &[1, 0], 16),
-            mk(3, &[2, 0], 16),
-            mk(4, &[3, 0], 16),
-        ];
+        let frames = vec![mk(2, &[1, 0], 16), mk(3, &[2, 0], 16), mk(4, &[3, 0], 16)];
         let page = assemble(frames, 0, (1, 1), "t").unwrap();
         assert_eq!(pixels(&page), &[0, 1, 0, 2, 0, 3]);
         assert!(matches!(

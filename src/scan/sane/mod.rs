@@ -129,10 +129,8 @@ impl SaneProvider {
     pub async fn open(&self, id: &DeviceId) -> Result<SaneScanner> {
         let text = id.to_string();
         if id.backend() != &Backend::Sane {
-            return Err(
-                Error::new(ErrorKind::InvalidInput, text, "open scanner")
-                    .with_detail("not a `sane:` device id"),
-            );
+            return Err(Error::new(ErrorKind::InvalidInput, text, "open scanner")
+                .with_detail("not a `sane:` device id"));
         }
         let worker = Worker::get(&text, "open scanner")?;
         let name = id.name().to_owned();

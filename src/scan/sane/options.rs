@@ -155,9 +155,8 @@ pub fn parse_value(d: &OptDesc, text: &str, device: &str) -> Result<Value> {
                 return Err(bad(format!("expected {n} values, got {}", words.len())));
             }
             for &w in &words {
-                check_word(d, w).map_err(|allowed| {
-                    bad(format!("outside the allowed values ({allowed})"))
-                })?;
+                check_word(d, w)
+                    .map_err(|allowed| bad(format!("outside the allowed values ({allowed})")))?;
             }
             Ok(Value::Words(words))
         }
@@ -304,9 +303,8 @@ pub fn pick_mode(descs: &[OptDesc], want: ColorMode, device: &str) -> Result<Mod
         });
     }
     Err(
-        Error::new(ErrorKind::Unsupported, device.to_owned(), "set scan mode").with_detail(
-            format!("{want} not offered (modes: {})", names.join(", ")),
-        ),
+        Error::new(ErrorKind::Unsupported, device.to_owned(), "set scan mode")
+            .with_detail(format!("{want} not offered (modes: {})", names.join(", "))),
     )
 }
 
@@ -485,7 +483,13 @@ pub(crate) mod tests {
         let mm = |v: f64| ffi::fix(v);
         vec![
             desc(2, "mode", ffi::TYPE_STRING, 0, strs(&["Gray", "Color"])),
-            desc(3, "depth", ffi::TYPE_INT, 2, Constraint::Words(vec![1, 8, 16])),
+            desc(
+                3,
+                "depth",
+                ffi::TYPE_INT,
+                2,
+                Constraint::Words(vec![1, 8, 16]),
+            ),
             desc(
                 7,
                 "resolution",
@@ -603,10 +607,7 @@ pub(crate) mod tests {
         assert_eq!(mode_kind("Halftone"), None);
         assert_eq!(source_kind("ADF Duplex"), Some(Source::AdfDuplex));
         assert_eq!(source_kind("ADF Front"), Some(Source::Adf));
-        assert_eq!(
-            source_kind("Automatic Document Feeder"),
-            Some(Source::Adf)
-        );
+        assert_eq!(source_kind("Automatic Document Feeder"), Some(Source::Adf));
         assert_eq!(source_kind("Flatbed"), Some(Source::Flatbed));
         assert_eq!(source_kind("Transparency Adapter"), None);
     }
@@ -622,7 +623,10 @@ pub(crate) mod tests {
             }
         );
         assert_eq!(
-            pick_mode(&d, ColorMode::Color, "t").unwrap().mode.as_deref(),
+            pick_mode(&d, ColorMode::Color, "t")
+                .unwrap()
+                .mode
+                .as_deref(),
             Some("Color")
         );
         assert_eq!(

@@ -51,7 +51,9 @@ pub fn kind(status: i32) -> ErrorKind {
 fn explain(status: i32) -> &'static str {
     match status {
         st::NO_MEM => "libsane ran out of memory",
-        st::ACCESS_DENIED => "access to the scanner was denied (check the user's permissions, e.g. group `scanner`)",
+        st::ACCESS_DENIED => {
+            "access to the scanner was denied (check the user's permissions, e.g. group `scanner`)"
+        }
         st::HW_LOCKED => "the scanner mechanism is locked for transport",
         st::WARMING_UP => "the lamp is warming up; try again",
         st::INVAL => "the backend rejected the request or is not in a state to do it",

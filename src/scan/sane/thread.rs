@@ -273,7 +273,12 @@ impl Thread {
         let s = unsafe { (api.init)(&mut version, None) };
         let init = if s == st::GOOD {
             tracing::debug!(
-                version = format!("{}.{}.{}", (version >> 24) & 0xff, (version >> 16) & 0xff, version & 0xffff),
+                version = format!(
+                    "{}.{}.{}",
+                    (version >> 24) & 0xff,
+                    (version >> 16) & 0xff,
+                    version & 0xffff
+                ),
                 "sane_init"
             );
             Ok(())
@@ -432,12 +437,8 @@ impl Thread {
         let s = unsafe { (self.api.open)(cname.as_ptr(), &mut raw) };
         if s != st::GOOD || raw.is_null() {
             let s = if s == st::GOOD { st::INVAL } else { s };
-            let mut e = status::error_with_text(
-                s,
-                strstatus(self.api, s).as_deref(),
-                &id,
-                "open scanner",
-            );
+            let mut e =
+                status::error_with_text(s, strstatus(self.api, s).as_deref(), &id, "open scanner");
             if s == st::INVAL {
                 // What sane_open says for a device name it does not know.
                 e = Error::new(ErrorKind::NotFound, id.clone(), "open scanner")
@@ -542,7 +543,10 @@ impl Thread {
         }
         let descs = open.descs.clone();
         let mut out = Vec::new();
-        for d in descs.iter().filter(|d| d.kind != ffi::TYPE_GROUP && d.index > 0) {
+        for d in descs
+            .iter()
+            .filter(|d| d.kind != ffi::TYPE_GROUP && d.index > 0)
+        {
             let value = if d.active() && d.kind != ffi::TYPE_BUTTON && open.job.is_none() {
                 value_text(api, open, d).ok()
             } else {
@@ -594,12 +598,7 @@ impl Thread {
                 }
                 tracing::debug!(device = %open.id, ?setup, "SANE scan starting");
                 open.job = Some(Running {
-                    job: Job::new(
-                        open.id.clone(),
-                        setup.feeder,
-                        request.max_pages,
-                        setup.dpi,
-                    ),
+                    job: Job::new(open.id.clone(), setup.feeder, request.max_pages, setup.dpi),
                     tx: pages,
                     pending: None,
                 });
@@ -847,7 +846,9 @@ fn set(api: &Api, open: &mut Open, name: &str, value: &Value, op: &str) -> Resul
         )));
     }
     if !d.settable() {
-        return Err(invalid(format!("option `{name}` cannot be set by software")));
+        return Err(invalid(format!(
+            "option `{name}` cannot be set by software"
+        )));
     }
     let mut buf = buffer(&d);
     let action = match value {
@@ -916,7 +917,13 @@ fn apply_request(api: &Api, open: &mut Open, req: &ScanRequest) -> Result<Setup>
     let source = options::pick_source(&open.descs, req.source, &id)?;
     if let Some(s) = &source {
         if options::active(&open.descs, "source").is_some() {
-            set(api, open, "source", &Value::Str(s.clone()), "set scan source")?;
+            set(
+                api,
+                open,
+                "source",
+                &Value::Str(s.clone()),
+                "set scan source",
+            )?;
         }
     }
     let feeder = req.source != Source::Flatbed;
@@ -962,15 +969,17 @@ fn apply_request(api: &Api, open: &mut Open, req: &ScanRequest) -> Result<Setup>
         let w = options::to_word(&d, f64::from(req.resolution));
         if let Err(allowed) = options::check_word(&d, w) {
             return Err(
-                Error::new(ErrorKind::Unsupported, id.clone(), "set resolution").with_detail(
-                    format!("{} dpi not offered ({allowed})", req.resolution),
-                ),
+                Error::new(ErrorKind::Unsupported, id.clone(), "set resolution")
+                    .with_detail(format!("{} dpi not offered ({allowed})", req.resolution)),
             );
         }
         let info = set(api, open, name, &Value::Words(vec![w]), "set resolution")?;
         if info & ffi::INFO_INEXACT != 0 {
             if let Some(d) = options::find(&open.descs, name).cloned() {
-                if let Some(&got) = get_words(api, open, &d).ok().as_ref().and_then(|v| v.first())
+                if let Some(&got) = get_words(api, open, &d)
+                    .ok()
+                    .as_ref()
+                    .and_then(|v| v.first())
                 {
                     let got = options::word_value(&d, got).round().max(1.0) as u32;
                     if i == 0 {
@@ -1009,7 +1018,11 @@ fn set_area(api: &Api, open: &mut Open, req: &ScanRequest, dpi: u32) -> Result<(
         .any(|n| options::active(&open.descs, n).is_none())
     {
         // No (active) geometry: hand scanners, sheet-fed devices with fixed width.
-        if req.area.is_some() && names.iter().all(|n| options::find(&open.descs, n).is_none()) {
+        if req.area.is_some()
+            && names
+                .iter()
+                .all(|n| options::find(&open.descs, n).is_none())
+        {
             tracing::debug!(device = %open.id, "scanner has no geometry options; area ignored");
         }
         return Ok(());

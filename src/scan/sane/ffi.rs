@@ -228,9 +228,14 @@ fn load_api() -> std::result::Result<Api, String> {
 pub fn api(device: &str, op: &'static str) -> Result<&'static Api> {
     match API.get_or_init(load_api) {
         Ok(api) => Ok(api),
-        Err(why) => Err(Error::new(ErrorKind::NotFound, device.to_owned(), op)
-            .with_detail(format!("{why}; {INSTALL_HINT}"))),
+        Err(why) => Err(missing(why, device, op)),
     }
+}
+
+/// The error for a libsane that cannot be loaded.
+fn missing(why: &str, device: &str, op: &'static str) -> Error {
+    Error::new(ErrorKind::NotFound, device.to_owned(), op)
+        .with_detail(format!("{why}; {INSTALL_HINT}"))
 }
 
 /// Copies a C string, `None` for NULL. Invalid UTF-8 is replaced.
@@ -275,5 +280,21 @@ mod tests {
         assert_eq!(fix(-1e12), i32::MIN);
         assert_eq!(std::mem::size_of::<OptionDescriptor>(), 56);
         assert_eq!(std::mem::size_of::<Parameters>(), 24);
+    }
+
+    #[test]
+    fn a_missing_library_names_the_packages() {
+        let e = missing(
+            "cannot load libsane.so.1: not found",
+            "sane:test",
+            "open scanner",
+        );
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("sane:test: open scanner: not found: cannot load libsane.so.1"),
+            "{msg}"
+        );
+        assert!(msg.contains("libsane1 sane-utils"), "{msg}");
     }
 }

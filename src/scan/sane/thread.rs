@@ -165,7 +165,7 @@ impl Worker {
     /// Sends a command.
     ///
     /// # Errors
-    /// [`ErrorKind::DeviceGone`] if the thread has ended (it panicked).
+    /// [`ErrorKind::Backend`] if the thread has ended (it panicked).
     pub fn send(&self, cmd: Cmd, device: &str, op: &'static str) -> Result<()> {
         let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
         tx.send(cmd).map_err(|_| {
@@ -508,14 +508,15 @@ impl Thread {
         } else {
             reload(api, open)?;
         }
-        let dpi = options::resolution_option(&open.descs)
-            .and_then(|d| get_words(api, open, d).ok())
-            .and_then(|w| w.first().copied().map(|x| (w, x)))
-            .map(|(_, x)| x);
-        let dpi = match (dpi, options::resolution_option(&open.descs)) {
-            (Some(w), Some(d)) => options::word_value(d, w).round().max(1.0) as u32,
-            _ => 300,
-        };
+        // Values cannot be read while scanning; then the current resolution is unknown.
+        let idle = open.job.is_none();
+        let current = options::resolution_option(&open.descs)
+            .filter(|_| idle)
+            .and_then(|d| {
+                let w = get_words(api, open, d).ok()?;
+                w.first().map(|&w| options::word_value(d, w))
+            });
+        let dpi = current.map_or(300, |v| v.round().max(1.0) as u32);
         let fallback = if open.job.is_none() {
             Dev {
                 api,

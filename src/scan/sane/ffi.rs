@@ -183,6 +183,10 @@ pub struct Api {
 /// The file name loaded.
 pub const LIBRARY: &str = "libsane.so.1";
 
+/// Environment variable naming another libsane to load (a path or file name), e.g. a SANE
+/// built from source in `/opt`.
+pub const LIBRARY_ENV: &str = "BUERGERKOFFER_LIBSANE";
+
 /// What to install when libsane is missing.
 pub const INSTALL_HINT: &str =
     "install the Debian packages `libsane1 sane-utils` (libsane1 provides libsane.so.1, sane-utils the backend configuration such as the `test` device)";
@@ -190,10 +194,14 @@ pub const INSTALL_HINT: &str =
 static API: OnceLock<std::result::Result<Api, String>> = OnceLock::new();
 
 fn load_api() -> std::result::Result<Api, String> {
+    let file = std::env::var_os(LIBRARY_ENV)
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| LIBRARY.into());
+    let shown = file.to_string_lossy().into_owned();
     // SAFETY: loading libsane runs its ELF initialisers, which only set up static data;
     // the library stays loaded for the life of the process (stored in a static).
-    let lib = unsafe { libloading::Library::new(LIBRARY) }
-        .map_err(|e| format!("cannot load {LIBRARY}: {e}"))?;
+    let lib = unsafe { libloading::Library::new(&file) }
+        .map_err(|e| format!("cannot load {shown}: {e}"))?;
     macro_rules! sym {
         ($name:literal) => {{
             // SAFETY: the symbol is a function of the SANE C API whose signature is declared

@@ -3,6 +3,7 @@
 //! - `libsane.so.1` is loaded with `libloading` when first needed, so the crate builds and
 //!   runs without it; a missing library is an [`ErrorKind::NotFound`] error that names the
 //!   Debian packages to install (`libsane1`, and `sane-utils` for the backend configuration).
+//!   Set `BUERGERKOFFER_LIBSANE` to a path to load another libsane.
 //! - Every libsane call runs on one thread (libsane is not re-entrant); the async side talks
 //!   to it through channels and never blocks the runtime. The thread calls `sane_init` when
 //!   the first [`SaneProvider`]/[`SaneScanner`] needs it and `sane_exit` when the last is

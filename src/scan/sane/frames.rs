@@ -16,6 +16,9 @@ use crate::scan::{Page, PixelFormat};
 /// frontend allocate without bound: 4 GiB.
 pub const MAX_FRAME_BYTES: usize = 4 << 30;
 
+/// Longest line accepted (bytes): a 1200 dpi RGB16 line 2 m wide is ~570 KB.
+pub const MAX_LINE_BYTES: usize = 16 << 20;
+
 /// `SANE_Frame`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FrameFormat {
@@ -104,6 +107,11 @@ impl FrameParams {
             .ok()
             .filter(|&v| v > 0)
             .ok_or_else(|| bad("bytes per line not positive".into()))?;
+        if bpl > MAX_LINE_BYTES {
+            return Err(bad(format!(
+                "{bpl} bytes per line (more than {MAX_LINE_BYTES})"
+            )));
+        }
         let lines = match p.lines {
             -1 => None,
             l if l > 0 => Some(l as u32),
@@ -494,6 +502,7 @@ mod tests {
             raw(0, 1, 1, 0, 8),
             raw(0, 1, 2, 1, 8),
             raw(1, 5, 2, 1, 8),
+            raw(0, i32::MAX, 1, 1, 8),
         ] {
             let e = FrameParams::from_raw(&p, "sane:t").unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Protocol, "{p:?}");

@@ -29,6 +29,15 @@
 //!   `InvalidInput`, `UNSUPPORTED` → `Unsupported`, `NO_MEM` and unknown codes → `Backend`;
 //!   the raw status is kept ([`RawCode::Sane`](crate::RawCode::Sane)).
 //!
+//! Limits, all from libsane's rules: one thread serves every SANE device of the process, so a
+//! backend call that blocks (a slow `sane_read`, a network `sane_get_devices`) delays the
+//! calls for other SANE devices until it returns; a discovery that times out goes on in the
+//! background. Dropping a page stream cancels the job at the next opportunity, but cannot
+//! interrupt a `sane_read` already blocking. Option values stay set at the device between
+//! jobs, as in every SANE frontend: reset a pass-through option (e.g. `hand-scanner=no`)
+//! when a later job should not have it. 1-bit colour frames are refused
+//! ([`ErrorKind::Unsupported`]); scan colour at depth 8 or 16.
+//!
 //! ```no_run
 //! # async fn demo() -> buergerkoffer::Result<()> {
 //! use buergerkoffer::scan::{sane::SaneProvider, ColorMode, ScanRequest, Source};

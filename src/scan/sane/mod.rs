@@ -35,7 +35,9 @@
 //! background. Dropping a page stream cancels the job at the next opportunity, but cannot
 //! interrupt a `sane_read` already blocking. Option values stay set at the device between
 //! jobs, as in every SANE frontend: reset a pass-through option (e.g. `hand-scanner=no`)
-//! when a later job should not have it. 1-bit colour frames are refused
+//! when a later job should not have it. Two scans on devices of the same backend start at
+//! least 20 ms apart (libsane's reader-thread start-up shares one static per backend).
+//! 1-bit colour frames are refused
 //! ([`ErrorKind::Unsupported`]); scan colour at depth 8 or 16.
 //!
 //! ```no_run

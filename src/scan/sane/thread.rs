@@ -214,10 +214,32 @@ struct Dev<'a> {
     _open: std::marker::PhantomData<&'a ()>,
 }
 
+/// Least time between `sane_start` calls on two different handles.
+///
+/// sanei_thread (compiled into most backends) hands the reader thread its device through one
+/// static per backend and only sleeps 1 µs after `pthread_create`; a second `sane_start` on
+/// another device of the same backend right after the first can give both readers the second
+/// device, and the first device's reads then wait forever. A short gap avoids that.
+const START_GAP: Duration = Duration::from_millis(20);
+
+/// The handle and time of the last `sane_start` (only the libsane thread uses it).
+static LAST_START: Mutex<Option<(usize, std::time::Instant)>> = Mutex::new(None);
+
 impl Device for Dev<'_> {
     fn start(&mut self) -> i32 {
+        let me = self.raw as usize;
+        let mut last = LAST_START.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((other, at)) = *last {
+            if other != me {
+                if let Some(wait) = START_GAP.checked_sub(at.elapsed()) {
+                    std::thread::sleep(wait);
+                }
+            }
+        }
         // SAFETY: `raw` is an open handle from sane_open, used only on this thread.
-        unsafe { (self.api.start)(self.raw) }
+        let s = unsafe { (self.api.start)(self.raw) };
+        *last = Some((me, std::time::Instant::now()));
+        s
     }
 
     fn parameters(&mut self) -> std::result::Result<ffi::Parameters, i32> {

@@ -385,6 +385,7 @@ async fn padded_lines_fuzzy_parameters_and_short_reads_match_scanimage() {
                 .option("fuzzy-parameters", "yes")
                 .option("read-limit", "yes")
                 .option("read-limit-size", "333")
+                .option("non-blocking", "yes")
                 .option("test-picture", "Grid");
             let (pages, err) = scan_all(&s, &req).await;
             assert!(err.is_none(), "{err:?}");

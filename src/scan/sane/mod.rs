@@ -59,6 +59,7 @@
 //! # Ok(()) }
 //! ```
 
+mod control;
 mod ffi;
 mod frames;
 mod job;

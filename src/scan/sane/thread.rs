@@ -6,12 +6,12 @@
 //! (`sane_cancel`/`sane_close` of what is still open, then `sane_exit`); a later user starts a
 //! new thread, which first waits for the old one to finish.
 //!
-//! While jobs run, the thread interleaves: it handles waiting commands, then makes one SANE
+//! Option handling lives in [`super::control`]. While jobs run, the thread interleaves: it handles waiting commands, then makes one SANE
 //! call per running job (see [`super::job`]), and holds a finished page until the job's
 //! stream has room (memory stays bounded by the channel capacity).
 
 use std::collections::HashMap;
-use std::ffi::{c_char, c_void, CString};
+use std::ffi::CString;
 use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
@@ -19,12 +19,13 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc as tmpsc, oneshot};
 
+use super::control::{self, strstatus, Handle};
 use super::ffi::{self, status as st, Api};
 use super::job::{Device, Job, Step};
-use super::options::{self, Constraint, OptDesc, Value};
+use super::options;
 use super::status;
 use crate::error::{Error, ErrorKind, Result};
-use crate::scan::{Page, ScanCapabilities, ScanRequest, Source};
+use crate::scan::{Page, ScanCapabilities, ScanRequest};
 
 /// Pages buffered between the libsane thread and the stream's reader.
 pub const PAGE_BUFFER: usize = 2;
@@ -195,9 +196,7 @@ impl Worker {
 
 /// An open device on the thread.
 struct Open {
-    raw: ffi::Handle,
-    id: String,
-    descs: Vec<OptDesc>,
+    h: Handle,
     job: Option<Running>,
 }
 
@@ -274,11 +273,6 @@ impl Device for Dev<'_> {
     fn describe(&self, status: i32) -> Option<String> {
         strstatus(self.api, status)
     }
-}
-
-fn strstatus(api: &Api, s: i32) -> Option<String> {
-    // SAFETY: sane_strstatus returns a pointer to a static string (or NULL).
-    unsafe { ffi::string((api.strstatus)(s)) }
 }
 
 struct Thread {
@@ -474,17 +468,19 @@ impl Thread {
         let key = self.next;
         self.next += 1;
         let mut open = Open {
-            raw,
-            id,
-            descs: Vec::new(),
+            h: Handle {
+                raw,
+                id,
+                descs: Vec::new(),
+            },
             job: None,
         };
-        if let Err(e) = reload(self.api, &mut open) {
+        if let Err(e) = control::reload(self.api, &mut open.h) {
             // SAFETY: `raw` was opened above and is not used after this.
             unsafe { (self.api.close)(raw) };
             return Err(e);
         }
-        tracing::debug!(device = %open.id, options = open.descs.len(), "sane_open");
+        tracing::debug!(device = %open.h.id, options = open.h.descs.len(), "sane_open");
         self.handles.insert(key, open);
         Ok(key)
     }
@@ -494,7 +490,7 @@ impl Thread {
             if let Some(mut r) = open.job.take() {
                 let mut dev = Dev {
                     api: self.api,
-                    raw: open.raw,
+                    raw: open.h.raw,
                     _open: std::marker::PhantomData,
                 };
                 let ended = r.job.ended();
@@ -502,7 +498,7 @@ impl Thread {
                 if !ended && r.pending.is_none() {
                     let _ = r.tx.try_send(Err(Error::new(
                         ErrorKind::Cancelled,
-                        open.id.clone(),
+                        open.h.id.clone(),
                         format!("scan page {}", r.job.delivered() + 1),
                     )
                     .with_detail("the scanner was closed while scanning")
@@ -510,8 +506,8 @@ impl Thread {
                 }
             }
             // SAFETY: `raw` is open and no longer used after this.
-            unsafe { (self.api.close)(open.raw) };
-            tracing::debug!(device = %open.id, "sane_close");
+            unsafe { (self.api.close)(open.h.raw) };
+            tracing::debug!(device = %open.h.id, "sane_close");
         }
     }
 
@@ -528,21 +524,21 @@ impl Thread {
         if open.job.is_some() {
             // Descriptors are stable while scanning; use the ones read before the job.
         } else {
-            reload(api, open)?;
+            control::reload(api, &mut open.h)?;
         }
         // Values cannot be read while scanning; then the current resolution is unknown.
         let idle = open.job.is_none();
-        let current = options::resolution_option(&open.descs)
+        let current = options::resolution_option(&open.h.descs)
             .filter(|_| idle)
             .and_then(|d| {
-                let w = get_words(api, open, d).ok()?;
+                let w = control::get_words(api, &open.h, d).ok()?;
                 w.first().map(|&w| options::word_value(d, w))
             });
         let dpi = current.map_or(300, |v| v.round().max(1.0) as u32);
         let fallback = if open.job.is_none() {
             Dev {
                 api,
-                raw: open.raw,
+                raw: open.h.raw,
                 _open: std::marker::PhantomData,
             }
             .parameters()
@@ -555,23 +551,23 @@ impl Thread {
         } else {
             (0.0, 0.0)
         };
-        Ok(options::capabilities(&open.descs, dpi, fallback))
+        Ok(options::capabilities(&open.h.descs, dpi, fallback))
     }
 
     fn list_options(&mut self, handle: u64) -> Result<Vec<OptionInfo>> {
         let api = self.api;
         let open = self.get_open(handle, "list options")?;
         if open.job.is_none() {
-            reload(api, open)?;
+            control::reload(api, &mut open.h)?;
         }
-        let descs = open.descs.clone();
+        let descs = open.h.descs.clone();
         let mut out = Vec::new();
         for d in descs
             .iter()
             .filter(|d| d.kind != ffi::TYPE_GROUP && d.index > 0)
         {
             let value = if d.active() && d.kind != ffi::TYPE_BUTTON && open.job.is_none() {
-                value_text(api, open, d).ok()
+                control::value_text(api, &open.h, d).ok()
             } else {
                 None
             };
@@ -607,21 +603,26 @@ impl Thread {
         if open.job.is_some() {
             let _ = started.send(Err(Error::new(
                 ErrorKind::Busy,
-                open.id.clone(),
+                open.h.id.clone(),
                 "start scan",
             )
             .with_detail("another job is running on this scanner")));
             return;
         }
-        match apply_request(api, open, request) {
+        match control::apply_request(api, &mut open.h, request) {
             Ok(setup) => {
                 if started.send(Ok(())).is_err() {
                     // The caller gave up before the job started: start nothing.
                     return;
                 }
-                tracing::debug!(device = %open.id, ?setup, "SANE scan starting");
+                tracing::debug!(device = %open.h.id, ?setup, "SANE scan starting");
                 open.job = Some(Running {
-                    job: Job::new(open.id.clone(), setup.feeder, request.max_pages, setup.dpi),
+                    job: Job::new(
+                        open.h.id.clone(),
+                        setup.feeder,
+                        request.max_pages,
+                        setup.dpi,
+                    ),
                     tx: pages,
                     pending: None,
                 });
@@ -640,7 +641,7 @@ impl Thread {
                 if let Some(mut r) = open.job.take() {
                     let mut dev = Dev {
                         api,
-                        raw: open.raw,
+                        raw: open.h.raw,
                         _open: std::marker::PhantomData,
                     };
                     r.job.abort(&mut dev);
@@ -655,7 +656,7 @@ impl Thread {
             let Some(r) = open.job.as_mut() else { continue };
             let mut dev = Dev {
                 api,
-                raw: open.raw,
+                raw: open.h.raw,
                 _open: std::marker::PhantomData,
             };
             if r.tx.is_closed() {
@@ -692,425 +693,4 @@ impl Thread {
             }
         }
     }
-}
-
-/// Re-reads all option descriptors (after open and after `SANE_INFO_RELOAD_OPTIONS`).
-fn reload(api: &Api, open: &mut Open) -> Result<()> {
-    // Backends such as `test` want a descriptor read before its option is used.
-    // SAFETY: `raw` is open; index 0 always exists.
-    let _ = unsafe { (api.get_option_descriptor)(open.raw, 0) };
-    let mut count: ffi::Word = 0;
-    // SAFETY: option 0 is the option count, an int; `count` is a writable word.
-    let s = unsafe {
-        (api.control_option)(
-            open.raw,
-            0,
-            ffi::ACTION_GET_VALUE,
-            (&mut count as *mut ffi::Word).cast::<c_void>(),
-            std::ptr::null_mut(),
-        )
-    };
-    if s != st::GOOD {
-        return Err(status::error_with_text(
-            s,
-            strstatus(api, s).as_deref(),
-            &open.id,
-            "read options",
-        ));
-    }
-    let count = count.clamp(0, 10_000);
-    let mut descs = Vec::with_capacity(count as usize);
-    for i in 0..count {
-        // SAFETY: `raw` is open; libsane returns NULL or a descriptor valid until the next
-        // option change, which we copy at once.
-        let p = unsafe { (api.get_option_descriptor)(open.raw, i) };
-        if p.is_null() {
-            continue;
-        }
-        // SAFETY: `p` is non-null and points to a SANE_Option_Descriptor.
-        descs.push(unsafe { copy_descriptor(i, &*p) });
-    }
-    open.descs = descs;
-    Ok(())
-}
-
-/// Copies a descriptor, its strings and its constraint.
-///
-/// # Safety
-/// `d` is a descriptor returned by `sane_get_option_descriptor`, still valid.
-unsafe fn copy_descriptor(index: i32, d: &ffi::OptionDescriptor) -> OptDesc {
-    // SAFETY (whole function): pointers inside `d` are NULL or valid per the SANE standard.
-    let name = unsafe { ffi::string(d.name) }.unwrap_or_default();
-    let title = unsafe { ffi::string(d.title) }.unwrap_or_default();
-    let constraint = if d.constraint.is_null() {
-        Constraint::None
-    } else {
-        match d.constraint_type {
-            ffi::CONSTRAINT_RANGE => {
-                // SAFETY: a range constraint points to a SANE_Range.
-                let r = unsafe { &*d.constraint.cast::<ffi::Range>() };
-                Constraint::Range {
-                    min: r.min,
-                    max: r.max,
-                    quant: r.quant,
-                }
-            }
-            ffi::CONSTRAINT_WORD_LIST => {
-                let w = d.constraint.cast::<ffi::Word>();
-                // SAFETY: the first word is the number of words that follow.
-                let n = unsafe { *w }.clamp(0, 65_536) as usize;
-                // SAFETY: `n` words follow the count.
-                let list = (1..=n).map(|i| unsafe { *w.add(i) }).collect();
-                Constraint::Words(list)
-            }
-            ffi::CONSTRAINT_STRING_LIST => {
-                let s = d.constraint.cast::<*const c_char>();
-                let mut list = Vec::new();
-                for i in 0..65_536 {
-                    // SAFETY: the list is NULL-terminated; we stop at the first NULL.
-                    let p = unsafe { *s.add(i) };
-                    if p.is_null() {
-                        break;
-                    }
-                    // SAFETY: each entry is a NUL-terminated string.
-                    list.push(unsafe { ffi::string(p) }.unwrap_or_default());
-                }
-                Constraint::Strings(list)
-            }
-            _ => Constraint::None,
-        }
-    };
-    OptDesc {
-        index,
-        name,
-        title,
-        kind: d.kind,
-        unit: d.unit,
-        size: d.size,
-        cap: d.cap,
-        constraint,
-    }
-}
-
-/// A value buffer: words, at least `size` bytes, 4-aligned.
-fn buffer(d: &OptDesc) -> Vec<ffi::Word> {
-    let bytes = usize::try_from(d.size).unwrap_or(0).max(4);
-    vec![0; bytes.div_ceil(4)]
-}
-
-fn control(
-    api: &Api,
-    open: &Open,
-    d: &OptDesc,
-    action: i32,
-    buf: &mut [ffi::Word],
-) -> std::result::Result<i32, i32> {
-    let mut info: ffi::Word = 0;
-    let ptr = if action == ffi::ACTION_SET_AUTO {
-        std::ptr::null_mut()
-    } else {
-        buf.as_mut_ptr().cast::<c_void>()
-    };
-    // SAFETY: `raw` is open; `buf` holds at least the option's `size` bytes (see `buffer`);
-    // `info` is writable.
-    let s = unsafe { (api.control_option)(open.raw, d.index, action, ptr, &mut info) };
-    if s == st::GOOD {
-        Ok(info)
-    } else {
-        Err(s)
-    }
-}
-
-fn get_words(api: &Api, open: &Open, d: &OptDesc) -> std::result::Result<Vec<i32>, i32> {
-    let mut buf = buffer(d);
-    control(api, open, d, ffi::ACTION_GET_VALUE, &mut buf)?;
-    buf.truncate(d.words());
-    Ok(buf)
-}
-
-fn value_text(api: &Api, open: &Open, d: &OptDesc) -> std::result::Result<String, i32> {
-    let mut buf = buffer(d);
-    control(api, open, d, ffi::ACTION_GET_VALUE, &mut buf)?;
-    Ok(match d.kind {
-        ffi::TYPE_BOOL => if buf.first() == Some(&1) { "yes" } else { "no" }.to_owned(),
-        ffi::TYPE_INT | ffi::TYPE_FIXED => buf
-            .iter()
-            .take(d.words())
-            .map(|&w| {
-                if d.kind == ffi::TYPE_FIXED {
-                    format!("{}", ffi::unfix(w))
-                } else {
-                    w.to_string()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(","),
-        _ => {
-            let bytes: Vec<u8> = buf.iter().flat_map(|w| w.to_ne_bytes()).collect();
-            let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-            String::from_utf8_lossy(bytes.get(..end).unwrap_or(&[])).into_owned()
-        }
-    })
-}
-
-/// Sets option `name` to `value`, re-reading descriptors when the backend asks. Returns the
-/// `SANE_INFO_*` bits.
-fn set(api: &Api, open: &mut Open, name: &str, value: &Value, op: &str) -> Result<i32> {
-    let id = open.id.clone();
-    let invalid = |why: String| {
-        Error::new(ErrorKind::InvalidInput, id.clone(), op.to_owned()).with_detail(why)
-    };
-    let d = options::find(&open.descs, name)
-        .cloned()
-        .ok_or_else(|| invalid(format!("the scanner has no option `{name}`")))?;
-    if !d.active() {
-        return Err(invalid(format!(
-            "option `{name}` is inactive now (another option, e.g. mode or source, switches it on)"
-        )));
-    }
-    if !d.settable() {
-        return Err(invalid(format!(
-            "option `{name}` cannot be set by software"
-        )));
-    }
-    let mut buf = buffer(&d);
-    let action = match value {
-        Value::Auto => ffi::ACTION_SET_AUTO,
-        Value::Bool(b) => {
-            if let Some(w) = buf.first_mut() {
-                *w = i32::from(*b);
-            }
-            ffi::ACTION_SET_VALUE
-        }
-        Value::Words(ws) => {
-            for (slot, w) in buf.iter_mut().zip(ws) {
-                *slot = *w;
-            }
-            ffi::ACTION_SET_VALUE
-        }
-        Value::Str(s) => {
-            let cap = buf.len() * 4;
-            if s.len() + 1 > cap.min(usize::try_from(d.size).unwrap_or(0).max(1)) {
-                return Err(invalid(format!(
-                    "value for `{name}` longer than {} bytes",
-                    d.size.max(1) - 1
-                )));
-            }
-            let mut bytes = vec![0u8; cap];
-            if let Some(dst) = bytes.get_mut(..s.len()) {
-                dst.copy_from_slice(s.as_bytes());
-            }
-            for (slot, chunk) in buf.iter_mut().zip(bytes.chunks_exact(4)) {
-                *slot = i32::from_ne_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-            }
-            ffi::ACTION_SET_VALUE
-        }
-        Value::Press => ffi::ACTION_SET_VALUE,
-    };
-    let info = control(api, open, &d, action, &mut buf).map_err(|s| {
-        status::error_with_text(s, strstatus(api, s).as_deref(), &open.id, op.to_owned())
-    })?;
-    if info & ffi::INFO_RELOAD_OPTIONS != 0 {
-        reload(api, open)?;
-    }
-    if info & ffi::INFO_INEXACT != 0 {
-        tracing::debug!(device = %open.id, option = name, "SANE rounded the value (INEXACT)");
-    }
-    if info & ffi::INFO_RELOAD_PARAMS != 0 {
-        // Parameters are read again after every sane_start, so nothing is cached to drop.
-        tracing::trace!(device = %open.id, option = name, "SANE parameters changed");
-    }
-    Ok(info)
-}
-
-/// What the request set up.
-#[derive(Debug)]
-struct Setup {
-    feeder: bool,
-    dpi: (u32, u32),
-}
-
-/// Sets source, mode, depth, resolution, area and then the request's own options.
-fn apply_request(api: &Api, open: &mut Open, req: &ScanRequest) -> Result<Setup> {
-    let id = open.id.clone();
-    req.validate(&id)?;
-    reload(api, open)?;
-
-    // Source first: it can change the modes, resolutions and area on offer.
-    let source = options::pick_source(&open.descs, req.source, &id)?;
-    if let Some(s) = &source {
-        if options::active(&open.descs, "source").is_some() {
-            set(
-                api,
-                open,
-                "source",
-                &Value::Str(s.clone()),
-                "set scan source",
-            )?;
-        }
-    }
-    let feeder = req.source != Source::Flatbed;
-
-    let mode = options::pick_mode(&open.descs, req.mode, &id)?;
-    if let Some(m) = &mode.mode {
-        set(api, open, "mode", &Value::Str(m.clone()), "set scan mode")?;
-    }
-    let depth = mode.depth.unwrap_or(req.effective_depth());
-    if let Some(d) = options::active(&open.descs, "depth").cloned() {
-        if options::check_word(&d, i32::from(depth)).is_err() {
-            return Err(
-                Error::new(ErrorKind::Unsupported, id.clone(), "set scan depth").with_detail(
-                    format!("depth {depth} not offered ({})", d.describe_constraint()),
-                ),
-            );
-        }
-        set(
-            api,
-            open,
-            "depth",
-            &Value::Words(vec![i32::from(depth); d.words()]),
-            "set scan depth",
-        )?;
-    } else if depth != 8 && depth != 1 {
-        return Err(
-            Error::new(ErrorKind::Unsupported, id.clone(), "set scan depth")
-                .with_detail(format!("depth {depth} not offered (no depth option)")),
-        );
-    }
-
-    // Resolution: one option, or x- and y-resolution.
-    let mut dpi = (req.resolution, req.resolution);
-    let res_names: &[&str] = if options::active(&open.descs, "resolution").is_some() {
-        &["resolution"]
-    } else {
-        &["x-resolution", "y-resolution"]
-    };
-    for (i, name) in res_names.iter().enumerate() {
-        let Some(d) = options::active(&open.descs, name).cloned() else {
-            continue;
-        };
-        let w = options::to_word(&d, f64::from(req.resolution));
-        if let Err(allowed) = options::check_word(&d, w) {
-            return Err(
-                Error::new(ErrorKind::Unsupported, id.clone(), "set resolution")
-                    .with_detail(format!("{} dpi not offered ({allowed})", req.resolution)),
-            );
-        }
-        let info = set(api, open, name, &Value::Words(vec![w]), "set resolution")?;
-        if info & ffi::INFO_INEXACT != 0 {
-            if let Some(d) = options::find(&open.descs, name).cloned() {
-                if let Some(&got) = get_words(api, open, &d)
-                    .ok()
-                    .as_ref()
-                    .and_then(|v| v.first())
-                {
-                    let got = options::word_value(&d, got).round().max(1.0) as u32;
-                    if i == 0 {
-                        dpi.0 = got;
-                        if res_names.len() == 1 {
-                            dpi.1 = got;
-                        }
-                    } else {
-                        dpi.1 = got;
-                    }
-                }
-            }
-        }
-    }
-
-    set_area(api, open, req, dpi.0)?;
-
-    // The caller's own options last, in order, so they can override the above.
-    for (name, text) in &req.options {
-        let op = format!("set option {name}");
-        let d = options::find(&open.descs, name).cloned().ok_or_else(|| {
-            Error::new(ErrorKind::InvalidInput, id.clone(), op.clone())
-                .with_detail(format!("the scanner has no option `{name}`"))
-        })?;
-        let v = options::parse_value(&d, text, &id)?;
-        set(api, open, name, &v, &op)?;
-    }
-    Ok(Setup { feeder, dpi })
-}
-
-/// Sets tl-x/tl-y/br-x/br-y to the request's area, or to the whole area.
-fn set_area(api: &Api, open: &mut Open, req: &ScanRequest, dpi: u32) -> Result<()> {
-    let names = ["tl-x", "tl-y", "br-x", "br-y"];
-    if names
-        .iter()
-        .any(|n| options::active(&open.descs, n).is_none())
-    {
-        // No (active) geometry: hand scanners, sheet-fed devices with fixed width.
-        if req.area.is_some()
-            && names
-                .iter()
-                .all(|n| options::find(&open.descs, n).is_none())
-        {
-            tracing::debug!(device = %open.id, "scanner has no geometry options; area ignored");
-        }
-        return Ok(());
-    }
-    let to_unit = |d: &OptDesc, mm: f64| {
-        if d.unit == ffi::UNIT_PIXEL {
-            mm / crate::scan::MM_PER_INCH * f64::from(dpi)
-        } else {
-            mm
-        }
-    };
-    let mut targets = Vec::new();
-    for (i, n) in names.iter().enumerate() {
-        let Some(d) = options::active(&open.descs, n).cloned() else {
-            return Ok(());
-        };
-        let (min, max) = match d.constraint {
-            Constraint::Range { min, max, .. } => {
-                (options::word_value(&d, min), options::word_value(&d, max))
-            }
-            _ => (0.0, f64::MAX),
-        };
-        let v = match req.area {
-            None => {
-                if i < 2 {
-                    min
-                } else {
-                    max
-                }
-            }
-            Some(a) => {
-                let mm = match i {
-                    0 => a.x_mm,
-                    1 => a.y_mm,
-                    2 => a.x_mm + a.width_mm,
-                    _ => a.y_mm + a.height_mm,
-                };
-                let v = to_unit(&d, mm);
-                // Allow rounding noise at the edges.
-                if v > max + 0.01 || v < min - 0.01 {
-                    return Err(Error::new(
-                        ErrorKind::InvalidInput,
-                        open.id.clone(),
-                        "set scan area",
-                    )
-                    .with_detail(format!(
-                        "area {a:?} exceeds the scan area ({n} allows {})",
-                        d.describe_constraint()
-                    )));
-                }
-                v.clamp(min, max)
-            }
-        };
-        targets.push((*n, options::to_word(&d, v)));
-    }
-    // Top-left to the minimum first, so br never lands left of / above tl in between.
-    for (n, _) in targets.iter().take(2) {
-        if let Some(d) = options::active(&open.descs, n).cloned() {
-            if let Constraint::Range { min, .. } = d.constraint {
-                set(api, open, n, &Value::Words(vec![min]), "set scan area")?;
-            }
-        }
-    }
-    for (n, w) in targets.iter().skip(2).chain(targets.iter().take(2)) {
-        set(api, open, n, &Value::Words(vec![*w]), "set scan area")?;
-    }
-    Ok(())
 }

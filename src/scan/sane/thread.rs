@@ -6,9 +6,10 @@
 //! (`sane_cancel`/`sane_close` of what is still open, then `sane_exit`); a later user starts a
 //! new thread, which first waits for the old one to finish.
 //!
-//! Option handling lives in [`super::control`]. While jobs run, the thread interleaves: it handles waiting commands, then makes one SANE
-//! call per running job (see [`super::job`]), and holds a finished page until the job's
-//! stream has room (memory stays bounded by the channel capacity).
+//! Option handling lives in [`super::control`]. While jobs run, the thread interleaves: it
+//! handles waiting commands, then makes one SANE call per running job (see [`super::job`]),
+//! and holds a finished page until the job's stream has room (memory stays bounded by the
+//! channel capacity).
 
 use std::collections::HashMap;
 use std::ffi::CString;

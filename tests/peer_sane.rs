@@ -28,7 +28,9 @@ const LIMIT: Duration = Duration::from_secs(120);
 fn sane_env() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("buergerkoffer-sane-{}", std::process::id()));
+        // Under cargo's per-target scratch directory, one per test process.
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("sane-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("dll.conf"), "test\n").unwrap();
         std::fs::write(dir.join("test.conf"), "number_of_devices 40\n").unwrap();

@@ -79,8 +79,14 @@ fn document(args: &Args) -> Result<Document> {
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<()> {
-    let args = Args::parse();
+async fn main() {
+    if let Err(e) = run(Args::parse()).await {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> Result<()> {
     let sides = Sides::from_keyword(&args.sides).ok_or_else(|| {
         Error::new(ErrorKind::InvalidInput, "print", "parse --sides").with_detail(format!(
             "`{}`: expected one-sided, two-sided-long-edge or two-sided-short-edge",

@@ -28,7 +28,7 @@ const T: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(200);
 
 fn noise_page(w: u32, h: u32, format: PixelFormat, dpi: u32) -> Page {
-    let n = format.row_bytes(w) as usize * h as usize;
+    let n = format.row_bytes(w) * h as usize;
     let mut x: u32 = 0x1234_5678;
     let px: Vec<u8> = (0..n)
         .map(|i| {

@@ -335,8 +335,8 @@ pub fn ipp_status_kind(code: u16) -> ErrorKind {
         0x0501 | 0x0503 | 0x0509 => ErrorKind::Unsupported, // operation/version/multi-doc
         0x0502 | 0x0505..=0x0507 => ErrorKind::Busy, // unavailable, temporary, not accepting, busy
         0x0508 => ErrorKind::Cancelled,             // job-canceled
-        0x0400..=0x04FF => ErrorKind::InvalidInput,
-        0x0500..=0x05FF => ErrorKind::Backend,
+        c if c >> 8 == 0x04 => ErrorKind::InvalidInput,
+        c if c >> 8 == 0x05 => ErrorKind::Backend,
         _ => ErrorKind::Protocol,
     }
 }

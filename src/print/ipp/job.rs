@@ -403,7 +403,7 @@ mod tests {
     }
 
     fn raw_page(format: PixelFormat, dpi: u32) -> Document {
-        let n = format.row_bytes(8) as usize * 8;
+        let n = format.row_bytes(8) * 8;
         Document::page(Page::raw(0, 8, 8, (dpi, dpi), format, vec![200u8; n]).unwrap())
     }
 

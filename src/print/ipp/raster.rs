@@ -256,7 +256,7 @@ fn convert(page: &Page, raster: RasterType, dpi: (u32, u32)) -> Result<(u32, u32
         }
     };
     let (w, h) = (page.width, page.height);
-    let row_in = format.row_bytes(w) as usize;
+    let row_in = format.row_bytes(w);
     if w == 0 || h == 0 || pixels.len() != row_in * h as usize {
         return Err(bad(format!(
             "{w}x{h} {format:?} needs {} bytes, got {}",

@@ -421,12 +421,14 @@ async fn unreachable_printer_fails_within_the_timeout() {
         IppPrinter::open("ipp://").unwrap_err().kind(),
         ErrorKind::InvalidInput
     );
-    assert_eq!(
-        IppPrinter::open("ipps://127.0.0.1/ipp/print")
-            .unwrap_err()
-            .kind(),
-        ErrorKind::Unsupported
-    );
+    let ipps = IppPrinter::open("ipps://127.0.0.1/ipp/print");
+    if cfg!(feature = "ipps") {
+        assert!(ipps.is_ok());
+    } else {
+        let e = ipps.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
+        assert!(e.to_string().contains("feature `ipps`"), "{e}");
+    }
 }
 
 // ---- a fake IPP server -------------------------------------------------------------------
@@ -733,4 +735,43 @@ mod peer_ipp_pixels {
             _ => panic!("raw page expected"),
         }
     }
+}
+
+#[cfg(feature = "ipps")]
+#[tokio::test(flavor = "multi_thread")]
+async fn ipps_with_the_printers_certificate() {
+    let peer = Peer::start("application/pdf", false);
+    // ippeveprinter serves TLS on the same port, with a self-signed certificate for the name
+    // given with -n (made on the first TLS connection).
+    let uri = format!("ipps://localhost:{}/ipp/print", peer.port);
+    let e = IppPrinter::connect(&uri, T).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert!(e.to_string().contains("certificate is not trusted"), "{e}");
+
+    let cert = std::fs::read(peer.dir.path().join("keys/localhost.crt"))
+        .expect("ippeveprinter wrote its certificate");
+    let printer = IppPrinter::open(&uri)
+        .unwrap()
+        .with_tls_ca(cert)
+        .connected()
+        .await
+        .unwrap();
+    assert_eq!(printer.status().await.unwrap().state, PrinterState::Idle);
+    let pdf = pdf_bytes(&noise_page(300, 300, PixelFormat::Rgb8, 72));
+    let job = printer
+        .print(Document::pdf(pdf.clone()), &PrintOptions::new())
+        .await
+        .unwrap();
+    let done = printer
+        .wait_for_job(job, Duration::from_secs(60), POLL)
+        .await
+        .unwrap();
+    assert_eq!(done.state, JobState::Completed);
+    assert!(
+        peer.job_file(job.0).1 == pdf,
+        "the PDF sent over TLS differs"
+    );
+
+    let insecure = IppPrinter::open(&uri).unwrap().with_insecure_tls(true);
+    assert_eq!(insecure.status().await.unwrap().state, PrinterState::Idle);
 }

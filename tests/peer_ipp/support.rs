@@ -144,11 +144,16 @@ impl Peer {
     pub fn start(formats: &str, duplex: bool) -> Peer {
         dns_sd();
         let dir = tempfile::tempdir().expect("tempdir");
+        // TLS keys (ipps) go to the test's own directory, not ~/.cups.
+        let keys = dir.path().join("keys");
+        std::fs::create_dir_all(&keys).expect("keys dir");
         for attempt in 0..5 {
             let port = free_port();
             let mut cmd = Command::new(need("ippeveprinter"));
             cmd.args(["-n", "localhost", "-p", &port.to_string(), "-d"])
                 .arg(dir.path())
+                .arg("-K")
+                .arg(&keys)
                 .args([
                     "-k",
                     "-r",

@@ -1,5 +1,5 @@
 //! IPP printer backend (feature `ipp`): IPP Everywhere and CUPS printers by URI
-//! (`ipp://`, `http://`; `ipps://`/`https://` need TLS, see below).
+//! (`ipp://`, `http://`, and with the `ipps` feature `ipps://` / `https://`).
 //!
 //! - [`IppPrinter`] implements [`Printer`]: capabilities and status from
 //!   Get-Printer-Attributes (printer-state-reasons become typed [`StateReason`]s), print as
@@ -17,9 +17,11 @@
 //! - [`IppProvider`] plugs configured printer URIs into a [`Kit`](crate::Kit), and opens any
 //!   IPP URI given as a [`DeviceId`].
 //!
-//! TLS: this build uses the `ipp` crate without a TLS backend (the TLS features pull in a C
-//! or large crypto build), so `ipps://` and `https://` URIs fail with
-//! [`ErrorKind::Unsupported`] when opened.
+//! TLS: the `ipp` feature alone has no TLS backend (it keeps the build small and free of C
+//! code), so `ipps://` and `https://` URIs fail with [`ErrorKind::Unsupported`] when opened.
+//! The `ipps` feature adds rustls: certificates are checked against the system roots plus
+//! any given with `IppPrinter::with_tls_ca`; printers with self-signed certificates (most
+//! of them) need their certificate there, or `IppPrinter::with_insecure_tls`.
 //!
 //! ```no_run
 //! # async fn demo() -> buergerkoffer::Result<()> {
@@ -75,6 +77,16 @@ struct Inner {
     timeout: Duration,
     send_timeout: Duration,
     user: String,
+    tls: Tls,
+}
+
+/// TLS settings (used with the `ipps` feature).
+#[derive(Clone, Debug, Default)]
+struct Tls {
+    #[cfg_attr(not(feature = "ipps"), allow(dead_code))]
+    ca: Vec<Vec<u8>>,
+    #[cfg_attr(not(feature = "ipps"), allow(dead_code))]
+    insecure: bool,
 }
 
 /// An IPP printer. Cloning is cheap and shares the printer; no connection is held between
@@ -101,10 +113,11 @@ fn parse_uri(uri: &str) -> Result<Uri> {
         Uri::try_from(uri).map_err(|e| invalid("not a valid URI".into()).with_source(e))?;
     match parsed.scheme_str().map(str::to_ascii_lowercase).as_deref() {
         Some("ipp" | "http") => {}
+        Some("ipps" | "https") if cfg!(feature = "ipps") => {}
         Some("ipps" | "https") => {
             return Err(
                 Error::new(ErrorKind::Unsupported, uri.to_owned(), "open printer").with_detail(
-                    "ipps:// and https:// need TLS, which this build of the ipp backend does not include; use ipp:// or http://",
+                    "ipps:// and https:// need TLS: build with the cargo feature `ipps`, or use ipp:// or http://",
                 ),
             )
         }
@@ -148,6 +161,11 @@ fn transport_error(device: &str, op: &'static str, e: IppError) -> Error {
             (ErrorKind::DeviceGone, "printer not reachable on the network")
         }
         Some(K::TimedOut) => (ErrorKind::Timeout, "the connection timed out"),
+        _ if text.contains("InvalidCertificate") || text.contains("certificate") => (
+            ErrorKind::InvalidInput,
+            "the printer's TLS certificate is not trusted: trust it with IppPrinter::with_tls_ca (or, knowingly, with_insecure_tls)",
+        ),
+        Some(K::InvalidData) => (ErrorKind::Protocol, "TLS or HTTP protocol error"),
         Some(_) if text.contains("dns error") => {
             (ErrorKind::NotFound, "the printer's host name does not resolve")
         }
@@ -233,7 +251,7 @@ impl IppPrinter {
     ///
     /// # Errors
     /// [`ErrorKind::InvalidInput`] for a URI that is not `ipp://` / `http://` with a host,
-    /// [`ErrorKind::Unsupported`] for `ipps://` / `https://` (no TLS in this build).
+    /// [`ErrorKind::Unsupported`] for `ipps://` / `https://` without the `ipps` feature.
     pub fn open(uri: &str) -> Result<Self> {
         let parsed = parse_uri(uri)?;
         let id = DeviceId::new(Backend::Ipp, uri);
@@ -244,6 +262,7 @@ impl IppPrinter {
                 timeout: DEFAULT_TIMEOUT,
                 send_timeout: DEFAULT_SEND_TIMEOUT,
                 user: user_name(),
+                tls: Tls::default(),
             }),
         })
     }
@@ -257,7 +276,20 @@ impl IppPrinter {
     /// [`ErrorKind::Timeout`] when no reply comes in time, [`ErrorKind::Protocol`] for a
     /// reply that is not IPP, the mapped IPP status otherwise. Cancel-safe.
     pub async fn connect(uri: &str, timeout: Duration) -> Result<Self> {
-        let p = IppPrinter::open(uri)?.with_timeout(timeout);
+        IppPrinter::open(uri)?
+            .with_timeout(timeout)
+            .connected()
+            .await
+    }
+
+    /// Asks the printer for its attributes (within the handle's timeout) and returns the
+    /// handle with the printer's make and model in its [`DeviceInfo`]. Use it after setting
+    /// options on an [`open`](Self::open)ed handle, e.g. a TLS certificate to trust.
+    ///
+    /// # Errors
+    /// As [`connect`](Self::connect). Cancel-safe.
+    pub async fn connected(self) -> Result<Self> {
+        let p = self;
         let pa = p.printer_attributes("open printer").await?;
         let mut info = p.inner.info.clone();
         if let Some(m) = pa.make_and_model.clone().or(pa.name.clone()) {
@@ -269,15 +301,7 @@ impl IppPrinter {
             }
         }
         info.serial = pa.uuid.clone();
-        Ok(IppPrinter {
-            inner: Arc::new(Inner {
-                info,
-                uri: p.inner.uri.clone(),
-                timeout: p.inner.timeout,
-                send_timeout: p.inner.send_timeout,
-                user: p.inner.user.clone(),
-            }),
-        })
+        Ok(p.rebuild(|i| i.info = info))
     }
 
     fn rebuild(&self, f: impl FnOnce(&mut Inner)) -> Self {
@@ -287,6 +311,7 @@ impl IppPrinter {
             timeout: self.inner.timeout,
             send_timeout: self.inner.send_timeout,
             user: self.inner.user.clone(),
+            tls: self.inner.tls.clone(),
         };
         f(&mut inner);
         IppPrinter {
@@ -311,6 +336,37 @@ impl IppPrinter {
     pub fn with_user(self, user: impl Into<String>) -> Self {
         let user = user.into();
         self.rebuild(|i| i.user = user)
+    }
+
+    /// Trusts this certificate (PEM or DER) for `ipps://` / `https://`, besides the system
+    /// roots: typically the printer's own self-signed certificate. Feature `ipps`.
+    #[cfg(feature = "ipps")]
+    #[must_use]
+    pub fn with_tls_ca(self, cert: impl Into<Vec<u8>>) -> Self {
+        let cert = cert.into();
+        self.rebuild(|i| i.tls.ca.push(cert))
+    }
+
+    /// Accepts any certificate and host name for `ipps://` / `https://`. This gives up the
+    /// protection TLS gives against a rogue printer; prefer
+    /// [`with_tls_ca`](Self::with_tls_ca). Feature `ipps`.
+    #[cfg(feature = "ipps")]
+    #[must_use]
+    pub fn with_insecure_tls(self, insecure: bool) -> Self {
+        self.rebuild(|i| i.tls.insecure = insecure)
+    }
+
+    fn client(&self) -> AsyncIppClient {
+        #[allow(unused_mut)]
+        let mut b = AsyncIppClient::builder(self.inner.uri.clone());
+        #[cfg(feature = "ipps")]
+        {
+            b = b.ignore_tls_errors(self.inner.tls.insecure);
+            for c in &self.inner.tls.ca {
+                b = b.ca_cert(c);
+            }
+        }
+        b.build()
     }
 
     /// The printer URI.
@@ -338,7 +394,7 @@ impl IppPrinter {
         timeout: Duration,
     ) -> Result<IppRequestResponse> {
         let device = self.device();
-        let client = AsyncIppClient::new(self.inner.uri.clone());
+        let client = self.client();
         let resp = match tokio::time::timeout(timeout, client.send(req)).await {
             Err(_) => {
                 return Err(Error::new(ErrorKind::Timeout, device, op)
@@ -634,12 +690,12 @@ mod tests {
     fn uris_are_checked() {
         assert!(IppPrinter::open("ipp://127.0.0.1:8631/ipp/print").is_ok());
         assert!(IppPrinter::open("http://printer:631/printers/x").is_ok());
-        assert_eq!(
-            IppPrinter::open("ipps://printer/ipp/print")
-                .unwrap_err()
-                .kind(),
-            ErrorKind::Unsupported
-        );
+        let ipps = IppPrinter::open("ipps://printer/ipp/print");
+        if cfg!(feature = "ipps") {
+            assert!(ipps.is_ok());
+        } else {
+            assert_eq!(ipps.unwrap_err().kind(), ErrorKind::Unsupported);
+        }
         assert_eq!(
             IppPrinter::open("mock:printer").unwrap_err().kind(),
             ErrorKind::InvalidInput

@@ -7,6 +7,8 @@
 //!     --copies 2 --sides two-sided-long-edge --media iso_a4_210x297mm --job-name Antrag scan.pgm
 //! ```
 //!
+//! `ipps://` printers need `--features ipps` and usually `--tls-ca printer.crt`.
+//!
 //! A PNM file is sent as a scanned page: the backend converts it to a format the printer
 //! accepts (PWG raster, JPEG or PDF). `--dpi` sets its resolution (default 300).
 
@@ -39,6 +41,13 @@ struct Args {
     /// Resolution of a PNM scan, in dpi.
     #[arg(long, default_value_t = 300)]
     dpi: u32,
+    /// For ipps:// (feature `ipps`): trust this certificate file (PEM or DER), e.g. the
+    /// printer's self-signed one.
+    #[arg(long)]
+    tls_ca: Option<PathBuf>,
+    /// For ipps:// (feature `ipps`): accept any certificate. Unsafe outside a test setup.
+    #[arg(long)]
+    insecure_tls: bool,
     /// Seconds to wait for the job to end.
     #[arg(long, default_value_t = 300)]
     wait: u64,
@@ -93,7 +102,23 @@ async fn run(args: Args) -> Result<()> {
             args.sides
         ))
     })?;
-    let printer = IppPrinter::connect(&args.printer, Duration::from_secs(10)).await?;
+    #[allow(unused_mut)]
+    let mut printer = IppPrinter::open(&args.printer)?.with_timeout(Duration::from_secs(10));
+    if args.tls_ca.is_some() || args.insecure_tls {
+        #[cfg(feature = "ipps")]
+        {
+            if let Some(p) = &args.tls_ca {
+                let cert = std::fs::read(p)
+                    .map_err(|e| Error::io("print", format!("read {}", p.display()), e))?;
+                printer = printer.with_tls_ca(cert);
+            }
+            printer = printer.with_insecure_tls(args.insecure_tls);
+        }
+        #[cfg(not(feature = "ipps"))]
+        return Err(Error::new(ErrorKind::Unsupported, "print", "set up TLS")
+            .with_detail("--tls-ca and --insecure-tls need the cargo feature `ipps`"));
+    }
+    let printer = printer.connected().await?;
     println!("printer: {} ({})", printer.info().name, printer.uri());
     let caps = printer.capabilities().await?;
     let formats: Vec<&str> = caps.formats.iter().map(DocumentFormat::mime).collect();

@@ -38,8 +38,8 @@
 //! # Ok(()) }
 //! ```
 
-pub mod attrs;
-pub mod job;
+mod attrs;
+mod job;
 pub mod raster;
 
 use std::sync::Arc;
@@ -596,6 +596,7 @@ impl IppPrinter {
 pub struct IppProvider {
     printers: Vec<String>,
     timeout: Duration,
+    tls: Tls,
 }
 
 impl Default for IppProvider {
@@ -610,6 +611,7 @@ impl IppProvider {
         IppProvider {
             printers: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
+            tls: Tls::default(),
         }
     }
 
@@ -627,9 +629,27 @@ impl IppProvider {
         self
     }
 
+    /// Trusts this certificate (PEM or DER) for the `ipps://` printers it opens, as
+    /// [`IppPrinter::with_tls_ca`]. Feature `ipps`.
+    #[cfg(feature = "ipps")]
+    #[must_use]
+    pub fn with_tls_ca(mut self, cert: impl Into<Vec<u8>>) -> Self {
+        self.tls.ca.push(cert.into());
+        self
+    }
+
     /// The configured printer URIs.
     pub fn printers(&self) -> &[String] {
         &self.printers
+    }
+
+    async fn connect(&self, uri: &str) -> Result<IppPrinter> {
+        let tls = self.tls.clone();
+        IppPrinter::open(uri)?
+            .with_timeout(self.timeout)
+            .rebuild(|i| i.tls = tls)
+            .connected()
+            .await
     }
 }
 
@@ -640,12 +660,8 @@ impl Provider for IppProvider {
     }
 
     async fn devices(&self) -> Result<Vec<DeviceInfo>> {
-        let results = futures_util::future::join_all(
-            self.printers
-                .iter()
-                .map(|u| IppPrinter::connect(u, self.timeout)),
-        )
-        .await;
+        let results =
+            futures_util::future::join_all(self.printers.iter().map(|u| self.connect(u))).await;
         let mut found = Vec::new();
         let mut first_err = None;
         for r in results {

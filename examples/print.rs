@@ -1,0 +1,187 @@
+//! Prints a file (PDF, JPEG, or a PNM scan: PBM/PGM/PPM) on an IPP printer and follows the
+//! job to its end, printing each change of the job's and the printer's state.
+//!
+//! ```text
+//! cargo run --features ipp --example print -- --printer ipp://127.0.0.1:8631/ipp/print antrag.pdf
+//! cargo run --features ipp --example print -- --printer ipp://HOST/ipp/print \
+//!     --copies 2 --sides two-sided-long-edge --media iso_a4_210x297mm --job-name Antrag scan.pgm
+//! ```
+//!
+//! `ipps://` printers need `--features ipps` and usually `--tls-ca printer.crt`.
+//!
+//! A PNM file is sent as a scanned page: the backend converts it to a format the printer
+//! accepts (PWG raster, JPEG or PDF). `--dpi` sets its resolution (default 300).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use buergerkoffer::print::ipp::IppPrinter;
+use buergerkoffer::print::{Document, DocumentFormat, JobState, PrintOptions, Sides};
+use buergerkoffer::{Error, ErrorKind, Printer, Result};
+use clap::Parser;
+
+/// Print a file on an IPP printer and follow the job.
+#[derive(Parser, Debug)]
+struct Args {
+    /// Printer URI, e.g. ipp://127.0.0.1:8631/ipp/print.
+    #[arg(long)]
+    printer: String,
+    /// Number of copies.
+    #[arg(long, default_value_t = 1)]
+    copies: u32,
+    /// one-sided, two-sided-long-edge or two-sided-short-edge.
+    #[arg(long, default_value = "one-sided")]
+    sides: String,
+    /// Media (PWG name), e.g. iso_a4_210x297mm.
+    #[arg(long)]
+    media: Option<String>,
+    /// Job name (default: the file name).
+    #[arg(long)]
+    job_name: Option<String>,
+    /// Resolution of a PNM scan, in dpi.
+    #[arg(long, default_value_t = 300)]
+    dpi: u32,
+    /// For ipps:// (feature `ipps`): trust this certificate file (PEM or DER), e.g. the
+    /// printer's self-signed one.
+    #[arg(long)]
+    tls_ca: Option<PathBuf>,
+    /// For ipps:// (feature `ipps`): accept any certificate. Unsafe outside a test setup.
+    #[arg(long)]
+    insecure_tls: bool,
+    /// Seconds to wait for the job to end.
+    #[arg(long, default_value_t = 300)]
+    wait: u64,
+    /// The file: .pdf, .jpg/.jpeg, .pbm/.pgm/.ppm/.pnm.
+    file: PathBuf,
+}
+
+fn document(args: &Args) -> Result<Document> {
+    let name = args
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = args
+        .file
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    Ok(match ext.as_str() {
+        "pdf" => Document::pdf_file(&args.file),
+        "jpg" | "jpeg" => Document::jpeg_file(&args.file),
+        "pbm" | "pgm" | "ppm" | "pnm" => {
+            let data = std::fs::read(&args.file)
+                .map_err(|e| Error::io("print", format!("read {}", args.file.display()), e))?;
+            let page = buergerkoffer::scan::pnm::decode(&data, &name)?
+                .into_page(0, (args.dpi, args.dpi))?;
+            Document::page(page).with_name(name)
+        }
+        _ => {
+            return Err(
+                Error::new(ErrorKind::InvalidInput, "print", "choose format").with_detail(format!(
+                    "{}: expected .pdf, .jpg, .jpeg, .pbm, .pgm, .ppm or .pnm",
+                    args.file.display()
+                )),
+            )
+        }
+    })
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    if let Err(e) = run(Args::parse()).await {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> Result<()> {
+    let sides = Sides::from_keyword(&args.sides).ok_or_else(|| {
+        Error::new(ErrorKind::InvalidInput, "print", "parse --sides").with_detail(format!(
+            "`{}`: expected one-sided, two-sided-long-edge or two-sided-short-edge",
+            args.sides
+        ))
+    })?;
+    #[allow(unused_mut)]
+    let mut printer = IppPrinter::open(&args.printer)?.with_timeout(Duration::from_secs(10));
+    if args.tls_ca.is_some() || args.insecure_tls {
+        #[cfg(feature = "ipps")]
+        {
+            if let Some(p) = &args.tls_ca {
+                let cert = std::fs::read(p)
+                    .map_err(|e| Error::io("print", format!("read {}", p.display()), e))?;
+                printer = printer.with_tls_ca(cert);
+            }
+            printer = printer.with_insecure_tls(args.insecure_tls);
+        }
+        #[cfg(not(feature = "ipps"))]
+        return Err(Error::new(ErrorKind::Unsupported, "print", "set up TLS")
+            .with_detail("--tls-ca and --insecure-tls need the cargo feature `ipps`"));
+    }
+    let printer = printer.connected().await?;
+    println!("printer: {} ({})", printer.info().name, printer.uri());
+    let caps = printer.capabilities().await?;
+    let formats: Vec<&str> = caps.formats.iter().map(DocumentFormat::mime).collect();
+    println!("accepts: {}", formats.join(", "));
+
+    let mut options = PrintOptions::new().copies(args.copies).sides(sides);
+    if let Some(m) = &args.media {
+        options = options.media(m.clone());
+    }
+    if let Some(n) = &args.job_name {
+        options = options.job_name(n.clone());
+    }
+    let doc = document(&args)?;
+    let job = printer.print(doc, &options).await?;
+    println!("{job} created");
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(args.wait);
+    let mut last_job = None;
+    let mut last_printer = None;
+    loop {
+        let st = printer.job(job).await?;
+        let line = format!(
+            "{job}: {:?}{}{}",
+            st.state,
+            if st.reasons.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", st.reasons.join(", "))
+            },
+            st.message
+                .as_deref()
+                .map(|m| format!(" \"{m}\""))
+                .unwrap_or_default()
+        );
+        if last_job.as_ref() != Some(&line) {
+            println!("{line}");
+            last_job = Some(line);
+        }
+        let ps = printer.status().await?;
+        let reasons: Vec<String> = ps.reasons.iter().map(|r| r.keyword()).collect();
+        let pline = format!("printer: {:?} [{}]", ps.state, reasons.join(", "));
+        if last_printer.as_ref() != Some(&pline) {
+            println!("{pline}");
+            if let Some(kind) = ps.blocking_error() {
+                println!("  needs attention: {}", kind.describe());
+            }
+            last_printer = Some(pline);
+        }
+        if st.state.is_terminal() {
+            return match st.state {
+                JobState::Completed => Ok(()),
+                s => Err(
+                    Error::new(ErrorKind::Cancelled, printer.uri(), format!("{job}"))
+                        .with_detail(format!("the job ended {s:?}")),
+                ),
+            };
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(
+                Error::new(ErrorKind::Timeout, printer.uri(), format!("wait for {job}"))
+                    .with_detail(format!("still {:?} after {} s", st.state, args.wait)),
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

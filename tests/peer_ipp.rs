@@ -1,0 +1,777 @@
+//! The IPP backend against a real IPP Everywhere printer (`ippeveprinter` from
+//! cups-ipp-utils, on loopback) and against a tiny fake server that sends broken replies.
+//!
+//! Needs the Debian packages `cups-ipp-utils avahi-daemon dbus` and root (to start the system
+//! bus); missing packages make the tests fail with a message saying what to install.
+
+#![cfg(feature = "ipp")]
+
+#[path = "peer_ipp/support.rs"]
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use buergerkoffer::pdf::{encode_page, EncodeOptions, Encoding, PdfOptions, PdfWriter};
+use buergerkoffer::print::ipp::raster::{decode_rows, RasterType, HEADER_LEN};
+use buergerkoffer::print::ipp::{IppPrinter, IppProvider};
+use buergerkoffer::print::{
+    Document, DocumentBody, DocumentFormat, JobId, JobState, PrintColor, PrintOptions, Printer,
+    PrinterState, ReasonKind, Severity, Sides,
+};
+use buergerkoffer::scan::{Page, PixelFormat};
+use buergerkoffer::{DeviceId, DeviceKind, ErrorKind, Kit, Provider, RawCode};
+use support::{set, Peer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const T: Duration = Duration::from_secs(10);
+const POLL: Duration = Duration::from_millis(200);
+
+fn noise_page(w: u32, h: u32, format: PixelFormat, dpi: u32) -> Page {
+    let n = format.row_bytes(w) * h as usize;
+    let mut x: u32 = 0x1234_5678;
+    let px: Vec<u8> = (0..n)
+        .map(|i| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            // Smooth gradient plus a little noise, so JPEG/Flate have work to do.
+            ((i % 251) as u8).wrapping_add((x & 7) as u8)
+        })
+        .collect();
+    Page::raw(0, w, h, (dpi, dpi), format, px).unwrap()
+}
+
+fn pdf_bytes(page: &Page) -> Vec<u8> {
+    let opts = EncodeOptions {
+        encoding: Encoding::Flate,
+        ..EncodeOptions::default()
+    };
+    let img = encode_page(page, &opts).unwrap();
+    let mut w = PdfWriter::new(Vec::new(), &PdfOptions::new()).unwrap();
+    w.add_page(&img).unwrap();
+    w.finish().unwrap()
+}
+
+fn jpeg_bytes(page: &Page) -> Vec<u8> {
+    let opts = EncodeOptions {
+        encoding: Encoding::Jpeg,
+        ..EncodeOptions::default()
+    };
+    encode_page(page, &opts).unwrap().data.to_vec()
+}
+
+async fn open(peer: &Peer) -> IppPrinter {
+    IppPrinter::connect(&peer.uri, T).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn capabilities_and_status_match_ipptool() {
+    let peer = Peer::start("application/pdf,image/jpeg,image/pwg-raster", true);
+    let printer = open(&peer).await;
+    assert_eq!(printer.info().kind, DeviceKind::Printer);
+    assert_eq!(printer.info().id.to_string(), peer.uri);
+    assert_eq!(printer.info().name, "Buergerkoffer TestPrinter");
+    assert_eq!(printer.info().vendor.as_deref(), Some("Buergerkoffer"));
+
+    let caps = printer.capabilities().await.unwrap();
+    let want = peer.ipptool_attributes();
+    let get = |n: &str| {
+        want.get(n)
+            .unwrap_or_else(|| panic!("ipptool did not report {n}: {want:?}"))
+            .1
+            .clone()
+    };
+    let formats: Vec<String> = caps.formats.iter().map(|f| f.mime().to_owned()).collect();
+    assert_eq!(formats, set(&get("document-format-supported")));
+    assert!(caps.accepts(&DocumentFormat::Pdf));
+    assert!(caps.accepts(&DocumentFormat::Jpeg));
+    assert!(caps.accepts(&DocumentFormat::PwgRaster));
+    assert_eq!(caps.media_supported, set(&get("media-supported")));
+    assert_eq!(caps.media_ready, set(&get("media-ready")));
+    let sides: Vec<String> = caps.sides.iter().map(|s| s.keyword().to_owned()).collect();
+    assert_eq!(sides, set(&get("sides-supported")));
+    assert_eq!(caps.sides.len(), 3, "started with -2 (duplex)");
+    assert_eq!(caps.color, get("color-supported") == "true");
+    let copies = get("copies-supported"); // e.g. 1-999
+    let max: u32 = copies.rsplit('-').next().unwrap().parse().unwrap();
+    assert_eq!(caps.max_copies, max);
+    let res: Vec<(u32, u32)> = set(&get("printer-resolution-supported"))
+        .iter()
+        .map(|r| {
+            let d: u32 = r.trim_end_matches("dpi").parse().unwrap();
+            (d, d)
+        })
+        .collect();
+    assert_eq!(caps.resolutions, res);
+
+    let st = printer.status().await.unwrap();
+    assert_eq!(st.state, PrinterState::Idle);
+    assert_eq!(get("printer-state"), "idle");
+    assert_eq!(get("printer-state-reasons"), "none");
+    assert!(st.reasons.is_empty(), "{:?}", st.reasons);
+    assert_eq!(
+        st.message.as_deref(),
+        Some(get("printer-state-message").as_str())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pdf_and_jpeg_arrive_byte_identical_and_complete() {
+    let peer = Peer::start("application/pdf,image/jpeg,image/pwg-raster", false);
+    let printer = open(&peer).await;
+
+    // A ~2 MB PDF, streamed from a file.
+    let pdf = pdf_bytes(&noise_page(1000, 700, PixelFormat::Rgb8, 150));
+    assert!(pdf.len() > 1_000_000, "{}", pdf.len());
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("antrag.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    let job = printer
+        .print(
+            Document::pdf_file(&path),
+            &PrintOptions::new().job_name("Antrag"),
+        )
+        .await
+        .unwrap();
+    let done = printer
+        .wait_for_job(job, Duration::from_secs(60), POLL)
+        .await
+        .unwrap();
+    assert_eq!(done.state, JobState::Completed, "{done:?}");
+    assert!(
+        done.reasons
+            .iter()
+            .any(|r| r == "job-completed-successfully"),
+        "{done:?}"
+    );
+    let (name, data) = peer.job_file(job.0);
+    assert!(name.ends_with(".pdf") && name.contains("antrag"), "{name}");
+    assert!(data == pdf, "the spooled PDF differs from the one sent");
+
+    // A JPEG from memory, read through an async reader.
+    let jpeg = jpeg_bytes(&noise_page(640, 480, PixelFormat::Rgb8, 150));
+    let reader: std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>> =
+        Box::pin(std::io::Cursor::new(jpeg.clone()));
+    let doc =
+        Document::new(DocumentFormat::Jpeg, DocumentBody::Reader(reader)).with_name("foto.jpg");
+    let job2 = printer.print(doc, &PrintOptions::new()).await.unwrap();
+    assert!(job2 > job);
+    let done = printer
+        .wait_for_job(job2, Duration::from_secs(60), POLL)
+        .await
+        .unwrap();
+    assert_eq!(done.state, JobState::Completed);
+    let (name, data) = peer.job_file(job2.0);
+    assert!(name.ends_with(".jpg") || name.ends_with(".jpeg"), "{name}");
+    assert!(data == jpeg, "the spooled JPEG differs from the one sent");
+    assert_eq!(peer.files().len(), 2, "{:?}", peer.files().keys());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn options_are_sent_and_checked() {
+    let peer = Peer::start("application/pdf,image/jpeg", true);
+    let printer = open(&peer).await;
+    let pdf = pdf_bytes(&noise_page(100, 100, PixelFormat::Gray8, 72));
+    let opts = PrintOptions::new()
+        .copies(2)
+        .sides(Sides::TwoSidedLongEdge)
+        .media("iso_a4_210x297mm")
+        .color(PrintColor::Monochrome)
+        .orientation(buergerkoffer::print::Orientation::Landscape)
+        .job_name("Meldebescheinigung");
+    let job = printer
+        .print(Document::pdf(pdf.clone()), &opts)
+        .await
+        .unwrap();
+    let done = printer
+        .wait_for_job(job, Duration::from_secs(60), POLL)
+        .await
+        .unwrap();
+    assert_eq!(done.state, JobState::Completed);
+    let (name, data) = peer.job_file(job.0);
+    assert!(
+        name.contains("meldebescheinigung"),
+        "job-name sent (lowercased in the file name): {name}"
+    );
+    assert_eq!(data, pdf);
+
+    // Options the printer does not support are refused before anything is sent.
+    let e = printer
+        .print(
+            Document::pdf(pdf.clone()),
+            &PrintOptions::new().media("na_foolscap_1x1in"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert!(
+        e.to_string().contains("iso_a4_210x297mm"),
+        "names what is supported: {e}"
+    );
+    let e = printer
+        .print(
+            Document::pdf(pdf.clone()),
+            &PrintOptions::new().copies(100_000),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    let e = printer
+        .print(
+            Document::pdf(pdf),
+            &PrintOptions::new().color(PrintColor::Color),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert_eq!(peer.files().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancel_a_long_job() {
+    let peer = Peer::start("application/pdf", false);
+    let printer = open(&peer).await;
+    let pdf = pdf_bytes(&noise_page(100, 100, PixelFormat::Gray8, 72));
+    // ippeveprinter "prints" about one copy per second: 60 copies keep it busy.
+    let job = printer
+        .print(Document::pdf(pdf), &PrintOptions::new().copies(60))
+        .await
+        .unwrap();
+    let st = printer.job(job).await.unwrap();
+    assert!(!st.state.is_terminal(), "{st:?}");
+    printer.cancel(job).await.unwrap();
+    let done = printer
+        .wait_for_job(job, Duration::from_secs(20), POLL)
+        .await
+        .unwrap();
+    assert_eq!(done.state, JobState::Canceled, "{done:?}");
+    assert!(
+        done.reasons.iter().any(|r| r.contains("canceled")),
+        "{done:?}"
+    );
+    // Cancelling again: the job has ended.
+    let e = printer.cancel(job).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert!(e.to_string().contains("already ended"), "{e}");
+    assert_eq!(e.raw(), Some(RawCode::Ipp(0x0404)));
+    // An unknown job.
+    let e = printer.job(JobId(4242)).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    assert_eq!(e.raw(), Some(RawCode::Ipp(0x0406)));
+    let e = printer.cancel(JobId(4242)).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+}
+
+fn be32(h: &[u8], off: usize) -> u32 {
+    u32::from_be_bytes(h[off..off + 4].try_into().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pwg_raster_only_printer_gets_raster_and_refuses_pdf() {
+    let peer = Peer::start("image/pwg-raster", false);
+    let printer = open(&peer).await;
+    let caps = printer.capabilities().await.unwrap();
+    assert!(caps.accepts(&DocumentFormat::PwgRaster));
+    assert!(!caps.accepts(&DocumentFormat::Pdf));
+
+    // A gray scan at 300 dpi (the printer takes 300 and 600 dpi, black_1 and sgray_8).
+    let page = noise_page(413, 585, PixelFormat::Gray8, 300);
+    let crate::peer_ipp_pixels::Pixels(pixels) = crate::peer_ipp_pixels::of(&page);
+    let job = printer
+        .print(Document::page(page).with_name("scan"), &PrintOptions::new())
+        .await
+        .unwrap();
+    let done = printer
+        .wait_for_job(job, Duration::from_secs(60), POLL)
+        .await
+        .unwrap();
+    assert_eq!(done.state, JobState::Completed, "{done:?}");
+    let (name, data) = peer.job_file(job.0);
+    assert!(name.ends_with(".pwg"), "{name}");
+    assert_eq!(&data[..4], b"RaS2");
+    let h = &data[4..4 + HEADER_LEN];
+    assert_eq!(&h[..10], b"PwgRaster\0");
+    assert_eq!((be32(h, 276), be32(h, 280)), (300, 300), "HWResolution");
+    assert_eq!((be32(h, 372), be32(h, 376)), (413, 585), "Width, Height");
+    assert_eq!(be32(h, 384), 8, "BitsPerColor");
+    assert_eq!(be32(h, 388), 8, "BitsPerPixel");
+    assert_eq!(be32(h, 392), 413, "BytesPerLine");
+    assert_eq!(be32(h, 400), 18, "ColorSpace sGray");
+    assert_eq!(be32(h, 420), 1, "NumColors");
+    assert_eq!(
+        (be32(h, 352), be32(h, 356)),
+        (413 * 72 / 300, 585 * 72 / 300),
+        "PageSize"
+    );
+    let rows = decode_rows(&data[4 + HEADER_LEN..], RasterType::Sgray8, 413, 585).unwrap();
+    assert!(rows == pixels, "the raster's pixels differ from the page's");
+
+    // A 1-bit page at 200 dpi: resampled to a supported resolution, sent as black_1.
+    let bw = noise_page(160, 100, PixelFormat::Bw1, 200);
+    let job = printer
+        .print(Document::page(bw), &PrintOptions::new())
+        .await
+        .unwrap();
+    printer
+        .wait_for_job(job, Duration::from_secs(60), POLL)
+        .await
+        .unwrap();
+    let (_, data) = peer.job_file(job.0);
+    let h = &data[4..4 + HEADER_LEN];
+    assert_eq!(be32(h, 276), 300);
+    assert_eq!((be32(h, 372), be32(h, 376)), (240, 150));
+    assert_eq!((be32(h, 388), be32(h, 400)), (1, 3), "black_1");
+
+    // A PDF cannot be converted: Unsupported, naming what the printer accepts.
+    let pdf = pdf_bytes(&noise_page(50, 50, PixelFormat::Gray8, 72));
+    let e = printer
+        .print(Document::pdf(pdf), &PrintOptions::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    let msg = e.to_string();
+    assert!(msg.contains("application/pdf is not accepted"), "{msg}");
+    assert!(msg.contains("image/pwg-raster"), "{msg}");
+    assert!(msg.contains(&peer.uri), "names the printer: {msg}");
+    // So is a JPEG file (no JPEG decoder).
+    let e = printer
+        .print(
+            Document::jpeg(jpeg_bytes(&noise_page(32, 32, PixelFormat::Gray8, 72))),
+            &PrintOptions::new(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    assert_eq!(
+        peer.files().len(),
+        2,
+        "nothing else was sent: {:?}",
+        peer.files().keys()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kit_and_provider_open_ipp_uris() {
+    let peer = Peer::start("application/pdf", false);
+    let id: DeviceId = peer.uri.parse().unwrap();
+    let kit = Kit::with_enabled_backends();
+    let printer = kit.open_printer(&id).await.unwrap();
+    assert_eq!(printer.info().id, id);
+    assert_eq!(printer.status().await.unwrap().state, PrinterState::Idle);
+
+    let dead = format!("ipp://127.0.0.1:{}/ipp/print", support::free_port());
+    let provider = IppProvider::new()
+        .with_printer(&peer.uri)
+        .with_printer(&dead)
+        .with_timeout(Duration::from_secs(3));
+    let found = provider.devices().await.unwrap();
+    assert_eq!(found.len(), 1, "only the printer that answers: {found:?}");
+    assert_eq!(found[0].id, id);
+    assert_eq!(found[0].kind, DeviceKind::Printer);
+    let only_dead = IppProvider::new().with_printer(&dead);
+    assert_eq!(
+        only_dead.devices().await.unwrap_err().kind(),
+        ErrorKind::DeviceGone
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unreachable_printer_fails_within_the_timeout() {
+    // Closed port: refused at once.
+    let uri = format!("ipp://127.0.0.1:{}/ipp/print", support::free_port());
+    let t0 = Instant::now();
+    let e = IppPrinter::connect(&uri, Duration::from_secs(3))
+        .await
+        .unwrap_err();
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    assert_eq!(e.kind(), ErrorKind::DeviceGone, "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&uri) && msg.contains("connection refused"),
+        "{msg}"
+    );
+
+    // A server that accepts and never answers: Timeout after the timeout, not later.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    let t0 = Instant::now();
+    let e = IppPrinter::connect(
+        &format!("ipp://127.0.0.1:{port}/ipp/print"),
+        Duration::from_millis(800),
+    )
+    .await
+    .unwrap_err();
+    let dt = t0.elapsed();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert!(
+        dt >= Duration::from_millis(800) && dt < Duration::from_secs(3),
+        "{dt:?}"
+    );
+    silent.abort();
+
+    // Bad URIs.
+    assert_eq!(
+        IppPrinter::open("ipp://").unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+    let ipps = IppPrinter::open("ipps://127.0.0.1/ipp/print");
+    if cfg!(feature = "ipps") {
+        assert!(ipps.is_ok());
+    } else {
+        let e = ipps.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
+        assert!(e.to_string().contains("feature `ipps`"), "{e}");
+    }
+}
+
+// ---- a fake IPP server -------------------------------------------------------------------
+
+/// Reads one HTTP request (headers and a chunked or sized body); returns the IPP body.
+async fn read_request(s: &mut tokio::net::TcpStream) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut tmp = [0u8; 8192];
+    let head_end = loop {
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p + 4;
+        }
+        let n = s.read(&mut tmp).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&tmp[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+    let chunked = head.contains("transfer-encoding: chunked");
+    let len: Option<usize> = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .and_then(|v| v.trim().parse().ok());
+    loop {
+        let body = &buf[head_end..];
+        let done = if chunked {
+            body.ends_with(b"0\r\n\r\n")
+        } else {
+            body.len() >= len.unwrap_or(0)
+        };
+        if done {
+            break;
+        }
+        let n = s.read(&mut tmp).await.ok()?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&tmp[..n]);
+    }
+    let body = buf[head_end..].to_vec();
+    if !chunked {
+        return Some(body);
+    }
+    // De-chunk.
+    let mut out = Vec::new();
+    let mut rest = &body[..];
+    while let Some(p) = rest.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(std::str::from_utf8(&rest[..p]).ok()?.trim(), 16).ok()?;
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(rest.get(p + 2..p + 2 + size)?);
+        rest = rest.get(p + 4 + size..)?;
+    }
+    Some(out)
+}
+
+/// Starts a server that answers request number `i` (with IPP operation `op`) with
+/// `reply(i, op)` and closes the connection. Returns the printer URI.
+async fn fake_printer(reply: impl Fn(usize, u16) -> Vec<u8> + Send + Sync + 'static) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let reply = Arc::new(reply);
+    tokio::spawn(async move {
+        let mut i = 0;
+        while let Ok((mut s, _)) = listener.accept().await {
+            let reply = reply.clone();
+            let n = i;
+            i += 1;
+            tokio::spawn(async move {
+                let Some(body) = read_request(&mut s).await else {
+                    return;
+                };
+                let op = body
+                    .get(2..4)
+                    .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
+                let _ = s.write_all(&reply(n, op)).await;
+                let _ = s.shutdown().await;
+            });
+        }
+    });
+    format!("ipp://127.0.0.1:{port}/ipp/print")
+}
+
+fn http(body: &[u8]) -> Vec<u8> {
+    let mut v = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/ipp\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    v.extend_from_slice(body);
+    v
+}
+
+/// One attribute value: tag, name ("" for additional values), value bytes.
+fn val(tag: u8, name: &str, value: &[u8]) -> Vec<u8> {
+    let mut v = vec![tag];
+    v.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    v.extend_from_slice(name.as_bytes());
+    v.extend_from_slice(&(value.len() as u16).to_be_bytes());
+    v.extend_from_slice(value);
+    v
+}
+
+fn ipp(status: u16, groups: &[(u8, Vec<Vec<u8>>)]) -> Vec<u8> {
+    let mut v = vec![1, 1];
+    v.extend_from_slice(&status.to_be_bytes());
+    v.extend_from_slice(&1u32.to_be_bytes());
+    v.push(0x01);
+    v.extend(val(0x47, "attributes-charset", b"utf-8"));
+    v.extend(val(0x48, "attributes-natural-language", b"en"));
+    for (tag, attrs) in groups {
+        v.push(*tag);
+        for a in attrs {
+            v.extend_from_slice(a);
+        }
+    }
+    v.push(0x03);
+    v
+}
+
+fn printer_group(reasons: &[&str], state: u32) -> (u8, Vec<Vec<u8>>) {
+    let mut attrs = vec![
+        val(0x23, "printer-state", &state.to_be_bytes()),
+        val(0x41, "printer-state-message", b"Paper tray 1 is empty."),
+        val(0x49, "document-format-supported", b"application/pdf"),
+        val(0x22, "printer-is-accepting-jobs", &[1]),
+    ];
+    for (i, r) in reasons.iter().enumerate() {
+        attrs.push(val(
+            0x44,
+            if i == 0 { "printer-state-reasons" } else { "" },
+            r.as_bytes(),
+        ));
+    }
+    (0x04, attrs)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn state_reasons_and_status_codes_from_a_fake_printer() {
+    let uri = fake_printer(|_, op| match op {
+        // Get-Printer-Attributes
+        0x000B => http(&ipp(
+            0,
+            &[printer_group(
+                &[
+                    "media-empty-error",
+                    "media-jam-warning",
+                    "door-open-report",
+                    "toner-low",
+                    "offline-error",
+                    "com.acme-foo-warning",
+                ],
+                5,
+            )],
+        )),
+        // Validate-Job: attributes not supported, with the unsupported group.
+        0x0004 => http(&ipp(
+            0x040B,
+            &[(0x05, vec![val(0x44, "finishings-col", b"staple")])],
+        )),
+        // Get-Job-Attributes: not found.
+        0x0009 => http(&ipp(0x0406, &[])),
+        // Cancel-Job: not accepting (an unusual code, mapped by class).
+        0x0008 => http(&ipp(0x0506, &[])),
+        _ => http(&ipp(0x0501, &[])),
+    })
+    .await;
+    let printer = IppPrinter::connect(&uri, T).await.unwrap();
+    let st = printer.status().await.unwrap();
+    assert_eq!(st.state, PrinterState::Stopped);
+    let kinds: Vec<(ReasonKind, Severity)> = st
+        .reasons
+        .iter()
+        .map(|r| (r.kind.clone(), r.severity))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (ReasonKind::MediaEmpty, Severity::Error),
+            (ReasonKind::MediaJam, Severity::Warning),
+            (ReasonKind::DoorOpen, Severity::Report),
+            (ReasonKind::TonerLow, Severity::Error),
+            (ReasonKind::Offline, Severity::Error),
+            (ReasonKind::Other("com.acme-foo".into()), Severity::Warning),
+        ]
+    );
+    assert_eq!(st.blocking_error(), Some(ErrorKind::MediaEmpty));
+    assert_eq!(st.message.as_deref(), Some("Paper tray 1 is empty."));
+
+    let e = printer
+        .print(Document::pdf(&b"%PDF-1.7"[..]), &PrintOptions::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert_eq!(e.raw(), Some(RawCode::Ipp(0x040B)));
+    let msg = e.to_string();
+    assert!(
+        msg.contains("Validate-Job") && msg.contains("finishings-col"),
+        "{msg}"
+    );
+
+    let e = printer.job(JobId(7)).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+    assert!(e.to_string().contains("job 7"), "{e}");
+    let e = printer.cancel(JobId(7)).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Busy, "{e}");
+    assert_eq!(e.raw(), Some(RawCode::Ipp(0x0506)));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_and_truncated_replies_are_protocol_errors() {
+    let good = ipp(0, &[printer_group(&["none"], 3)]);
+    let cases: Vec<(&str, Vec<u8>, ErrorKind)> = vec![
+        (
+            "not HTTP",
+            b"\x00\x01garbage garbage garbage\r\n\r\n".to_vec(),
+            ErrorKind::Protocol,
+        ),
+        ("empty reply", Vec::new(), ErrorKind::Protocol),
+        (
+            "HTTP, body shorter than its length",
+            {
+                let mut v = http(&good);
+                v.truncate(v.len() - good.len() / 2);
+                v
+            },
+            ErrorKind::Protocol,
+        ),
+        ("IPP header only", http(&good[..5]), ErrorKind::Protocol),
+        (
+            "attributes cut in the middle",
+            http(&good[..good.len() - 7]),
+            ErrorKind::Protocol,
+        ),
+        (
+            "bad tag",
+            http(&[1, 1, 0, 0, 0, 0, 0, 1, 0x01, 0x99, 0, 0]),
+            ErrorKind::Protocol,
+        ),
+        (
+            "value length past the end",
+            http(&[
+                1, 1, 0, 0, 0, 0, 0, 1, 0x04, 0x21, 0, 1, b'x', 0xFF, 0xFF, 1,
+            ]),
+            ErrorKind::Protocol,
+        ),
+        (
+            "integer of 1 byte",
+            http(&ipp(0, &[(0x04, vec![val(0x23, "printer-state", &[3])])])),
+            ErrorKind::Protocol,
+        ),
+        (
+            "no printer-state",
+            http(&ipp(0, &[(0x04, vec![])])),
+            ErrorKind::Protocol,
+        ),
+        (
+            "HTTP 500",
+            b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            ErrorKind::Backend,
+        ),
+        (
+            "HTTP 404",
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            ErrorKind::NotFound,
+        ),
+        (
+            "IPP status unknown",
+            http(&ipp(0x0999, &[])),
+            ErrorKind::Protocol,
+        ),
+    ];
+    for (what, reply, kind) in cases {
+        let r = reply.clone();
+        let uri = fake_printer(move |_, _| r.clone()).await;
+        let printer = IppPrinter::open(&uri)
+            .unwrap()
+            .with_timeout(Duration::from_secs(5));
+        let t0 = Instant::now();
+        let e = printer.status().await.unwrap_err();
+        assert_eq!(e.kind(), kind, "{what}: {e}");
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "{what}: {:?}",
+            t0.elapsed()
+        );
+        assert!(e.to_string().contains(&uri), "{what}: {e}");
+        if what == "HTTP 500" {
+            assert_eq!(e.raw(), Some(RawCode::Http(500)));
+        }
+    }
+}
+
+mod peer_ipp_pixels {
+    use buergerkoffer::scan::{Page, PageData};
+
+    pub struct Pixels(pub Vec<u8>);
+
+    pub fn of(page: &Page) -> Pixels {
+        match &page.data {
+            PageData::Raw { pixels, .. } => Pixels(pixels.to_vec()),
+            _ => panic!("raw page expected"),
+        }
+    }
+}
+
+#[cfg(feature = "ipps")]
+#[tokio::test(flavor = "multi_thread")]
+async fn ipps_with_the_printers_certificate() {
+    let peer = Peer::start("application/pdf", false);
+    // ippeveprinter serves TLS on the same port, with a self-signed certificate for the name
+    // given with -n (made on the first TLS connection).
+    let uri = format!("ipps://localhost:{}/ipp/print", peer.port);
+    let e = IppPrinter::connect(&uri, T).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert!(e.to_string().contains("certificate is not trusted"), "{e}");
+
+    let cert = std::fs::read(peer.dir.path().join("keys/localhost.crt"))
+        .expect("ippeveprinter wrote its certificate");
+    let printer = IppPrinter::open(&uri)
+        .unwrap()
+        .with_tls_ca(cert)
+        .connected()
+        .await
+        .unwrap();
+    assert_eq!(printer.status().await.unwrap().state, PrinterState::Idle);
+    let pdf = pdf_bytes(&noise_page(300, 300, PixelFormat::Rgb8, 72));
+    let job = printer
+        .print(Document::pdf(pdf.clone()), &PrintOptions::new())
+        .await
+        .unwrap();
+    let done = printer
+        .wait_for_job(job, Duration::from_secs(60), POLL)
+        .await
+        .unwrap();
+    assert_eq!(done.state, JobState::Completed);
+    assert!(
+        peer.job_file(job.0).1 == pdf,
+        "the PDF sent over TLS differs"
+    );
+
+    let insecure = IppPrinter::open(&uri).unwrap().with_insecure_tls(true);
+    assert_eq!(insecure.status().await.unwrap().state, PrinterState::Idle);
+}

@@ -398,7 +398,7 @@ async fn mock_plug_unplug_events_arrive_in_order() {
     let other_scanner = dev(&fixtures::FUJITSU_FI_7160, 1, &[2]);
     bus.plug(other_scanner.clone());
 
-    let expected = vec![
+    let expected = [
         UsbEvent::Arrived(reader.clone()),
         UsbEvent::Arrived(scanner.clone()),
         UsbEvent::Left(reader.clone()),

@@ -12,7 +12,7 @@
 //! - [`MockUsbBus`]: a bus whose devices the test plugs and unplugs, e.g. the real-device
 //!   descriptor dumps in [`fixtures`].
 //! - [`DeviceDescriptor`] / [`ConfigDescriptor`]: bounded, panic-free descriptor parsing;
-//!   [`classify`] turns descriptors into [`UsbRole`]s.
+//!   [`classify()`] turns descriptors into [`UsbRole`]s.
 //! - [`Kit::with_usb`](crate::Kit::with_usb), [`Kit::missing_devices`](crate::Kit::missing_devices)
 //!   and [`Kit::check_connected`](crate::Kit::check_connected): "no scanner connected".
 //!
@@ -77,7 +77,7 @@ pub struct UsbDevice {
     /// The serial number string, if the device has one and it could be read (reading strings
     /// needs permission to open the device).
     pub serial: Option<String>,
-    /// The kit roles of this device ([`classify`]).
+    /// The kit roles of this device ([`classify()`]).
     pub roles: Vec<UsbRole>,
 }
 

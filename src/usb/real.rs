@@ -193,7 +193,10 @@ fn open_context() -> Option<Context> {
 
 /// Collects hotplug callbacks; the watcher thread handles them after `handle_events`
 /// returns (descriptor and string reads are not allowed inside the callback).
-struct Collect(Arc<Mutex<Vec<(bool, Device<Context>)>>>);
+struct Collect(Queue);
+
+/// Hotplug callbacks waiting for the watcher thread: (arrived, device).
+type Queue = Arc<Mutex<Vec<(bool, Device<Context>)>>>;
 
 impl rusb::Hotplug<Context> for Collect {
     fn device_arrived(&mut self, device: Device<Context>) {
@@ -218,7 +221,7 @@ fn key(d: &Device<Context>) -> Key {
 /// The watcher thread: libusb hotplug if it can be registered, polling otherwise. Returns
 /// when the stream is dropped (stop channel disconnected or the event receiver gone).
 fn watch(ctx: &Context, bus: &RusbBus, tx: &mpsc::Sender<UsbEvent>, stop: &std_mpsc::Receiver<()>) {
-    let queue = Arc::new(Mutex::new(Vec::new()));
+    let queue: Queue = Arc::new(Mutex::new(Vec::new()));
     let registration = if bus.polling_only {
         None
     } else {

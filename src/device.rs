@@ -321,6 +321,9 @@ impl Discovery {
 #[derive(Clone, Default)]
 pub struct Kit {
     providers: Vec<Arc<dyn Provider>>,
+    /// The USB bus the kit checks for its devices (`Kit::with_usb`, in `src/usb/kit.rs`).
+    #[cfg(feature = "usb")]
+    pub(crate) usb: Option<Arc<dyn crate::usb::UsbBus>>,
 }
 
 impl fmt::Debug for Kit {
@@ -353,6 +356,10 @@ impl Kit {
         #[cfg(feature = "ipp")]
         {
             kit = kit.with_provider(crate::print::ipp::IppProvider::new());
+        }
+        #[cfg(feature = "usb")]
+        {
+            kit = kit.with_usb(crate::usb::RusbBus::new());
         }
         kit
     }

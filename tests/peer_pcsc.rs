@@ -30,8 +30,12 @@ fn npa_model() -> CardModel {
     }
 }
 
+/// Opens a reader once pcscd has seen the previous test's card go (it polls vpcd): every
+/// test inserts its own card.
 async fn reader(name: &str) -> PcscReader {
-    PcscProvider::new().reader(name).await.expect("open reader")
+    let r = PcscProvider::new().reader(name).await.expect("open reader");
+    wait_card(&r, false).await;
+    r
 }
 
 /// Waits until the reader reports a card (or none).
@@ -347,6 +351,8 @@ async fn a_pcscd_restart_is_survived() {
     let provider = PcscProvider::new();
     assert!(!provider.devices().await.unwrap().is_empty());
     let r = provider.reader(READER1).await.unwrap();
+    // A card of the previous test may still be seen by pcscd (it polls vpcd): start empty.
+    wait_card(&r, false).await;
     let mut events = r.events();
     tokio::time::sleep(Duration::from_millis(300)).await;
 

@@ -24,6 +24,14 @@ use buergerkoffer::scan::{ColorMode, ScanRequest, Source};
 use buergerkoffer::{DeviceId, Kit, Scanner};
 use clap::Parser;
 
+/// Page buffers are tens of megabytes each and are allocated and freed on different threads.
+/// glibc's malloc raises its mmap threshold after the first such buffer is freed and from
+/// then on keeps freed page buffers in its per-thread arenas: peak memory then creeps up with
+/// the number of pages (about 120 MB for 10 A4 colour pages, 300 MB for 100). mimalloc gives
+/// large blocks back, so memory stays flat in the number of pages.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Scan a batch of pages to one PDF.
 #[derive(Parser, Debug)]
 #[command(version, about)]

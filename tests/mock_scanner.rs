@@ -561,6 +561,14 @@ fn pnm_round_trips_every_format() {
         let img = pnm::decode(&file, "x").unwrap();
         assert_eq!((img.width, img.height, img.format), (w, h, f));
         assert_eq!(img.pixels, px);
+        // The owned variant shares the file's buffer and decodes the same image.
+        let shared = bytes::Bytes::from(file.clone());
+        let owned = pnm::decode_bytes(shared.clone(), "x").unwrap();
+        assert_eq!((owned.width, owned.height, owned.format), (w, h, f));
+        assert_eq!(owned.pixels, px);
+        let base = shared.as_ptr() as usize;
+        let at = owned.pixels.as_ptr() as usize;
+        assert!(at > base && at < base + shared.len(), "pixels were copied");
         let wide = matches!(f, PixelFormat::Gray16 | PixelFormat::Rgb16);
         assert_eq!(
             img.maxval,

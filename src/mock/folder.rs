@@ -133,9 +133,11 @@ impl FolderScanner {
 /// Reads and parses one file into page `index`.
 async fn load(id: &str, path: &Path, index: u32, dpi: u32) -> Result<Page> {
     let op = format!("read page {} from {}", index + 1, path.display());
-    let data = tokio::fs::read(path)
-        .await
-        .map_err(|e| Error::io(id.to_owned(), op.clone(), e))?;
+    let data = bytes::Bytes::from(
+        tokio::fs::read(path)
+            .await
+            .map_err(|e| Error::io(id.to_owned(), op.clone(), e))?,
+    );
     let name = path.display().to_string();
     let in_file = |e: Error| {
         let kind = e.kind();
@@ -145,7 +147,7 @@ async fn load(id: &str, path: &Path, index: u32, dpi: u32) -> Result<Page> {
             .with_source(e)
     };
     match kind_of(path) {
-        Some(Kind::Pnm) => pnm::decode(&data, &name)
+        Some(Kind::Pnm) => pnm::decode_bytes(data, &name)
             .and_then(|img| img.into_page(index, (dpi, dpi)))
             .map_err(in_file),
         Some(Kind::Jpeg) => {

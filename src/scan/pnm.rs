@@ -122,6 +122,20 @@ impl Header<'_> {
 /// dimensions, maxval 0 or above 65535, or a sample above maxval;
 /// [`ErrorKind::Unsupported`] for ASCII (P1-P3) and PAM (P7) files.
 pub fn decode(data: &[u8], name: &str) -> Result<PnmImage> {
+    decode_impl(data, None, name)
+}
+
+/// Like [`decode`], but takes the file as [`Bytes`]: an 8-bit (maxval 255), 16-bit (maxval
+/// 65535) or 1-bit raster is then shared with `data` instead of copied, which saves a copy of
+/// every page read from a file.
+///
+/// # Errors
+/// As [`decode`].
+pub fn decode_bytes(data: Bytes, name: &str) -> Result<PnmImage> {
+    decode_impl(&data, Some(&data), name)
+}
+
+fn decode_impl(data: &[u8], owned: Option<&Bytes>, name: &str) -> Result<PnmImage> {
     let magic = data
         .get(..2)
         .ok_or_else(|| bad(name, "too short for a PNM header"))?;
@@ -180,9 +194,13 @@ pub fn decode(data: &[u8], name: &str) -> Result<PnmImage> {
             ),
         ));
     }
+    let start = h.pos;
     let raster = raster.get(..need as usize).unwrap_or_default();
     let pixels = match (kind, maxval) {
-        (4, _) | (_, 255) | (_, 65_535) => Bytes::copy_from_slice(raster),
+        (4, _) | (_, 255) | (_, 65_535) => match owned {
+            Some(b) => b.slice(start..start + raster.len()),
+            None => Bytes::copy_from_slice(raster),
+        },
         (_, m) if m < 255 => {
             let mut out = Vec::with_capacity(raster.len());
             for &v in raster {

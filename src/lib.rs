@@ -16,11 +16,13 @@
 //!
 //! | feature | backend | needs on the build machine | needs at run time |
 //! |---------|---------|----------------------------|-------------------|
-//! | *(none)* | mocks, APDU/TLV/eID parsing | nothing | nothing |
+//! | *(none)* | mocks, APDU/TLV/eID parsing, scan-to-PDF pipeline | nothing | nothing |
 //! | `pcsc` | PC/SC card readers | `libpcsclite-dev` | `pcscd` |
 //! | `sane` | SANE scanners | nothing (loaded at run time) | `libsane1` (and its backends) |
 //! | `ipp` | IPP / IPP Everywhere printers | nothing | a printer on the network |
+//! | `ipps` | `ipp` with TLS (`ipps://`, rustls) | a C compiler (aws-lc) | — |
 //! | `usb` | USB discovery and hotplug | nothing (`libusb-1.0-0-dev` optional) | USB access |
+//! | `turbojpeg` | JPEG pages with libjpeg-turbo | `cmake`, `nasm` | — |
 //!
 //! ## Quick start
 //!

@@ -397,3 +397,59 @@ async fn a_pcscd_restart_is_survived() {
         ReaderEvent::CardRemoved
     );
 }
+
+/// Threads of this process whose name is `name` (Linux truncates names to 15 bytes).
+fn threads_named(name: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task")
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|c| c.trim() == name)
+        .count()
+}
+
+async fn wait_threads(name: &str, want: usize) {
+    for _ in 0..60 {
+        if threads_named(name) == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{name}: {} threads, expected {want}", threads_named(name));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dropped_streams_and_cards_leave_no_blocked_thread() {
+    let _g = LOCK.lock().await;
+    ensure_pcscd();
+    let provider = PcscProvider::new();
+    let r = reader(READER1).await;
+    // Threads of earlier tests are gone once they notice their stream was dropped.
+    wait_threads("bk-pcsc-watch", 0).await;
+    wait_threads("bk-pcsc-pnp", 0).await;
+    wait_threads("bk-pcsc-card", 0).await;
+
+    let streams: Vec<_> = (0..3).map(|_| r.events()).collect();
+    let pnp = provider.events();
+    let vcard = VirtualCard::insert(35964, npa_model());
+    wait_card(&r, true).await;
+    let card = r.connect(ShareMode::Shared).await.unwrap();
+    wait_threads("bk-pcsc-watch", 3).await;
+    wait_threads("bk-pcsc-pnp", 1).await;
+    wait_threads("bk-pcsc-card", 1).await;
+
+    // The watchers block in SCardGetStatusChange; dropping a stream cancels the wait (or, at
+    // the latest, the watcher sees it after its 500 ms wait), so no thread outlives its owner.
+    let dropped = std::time::Instant::now();
+    drop(streams);
+    drop(pnp);
+    drop(card);
+    wait_threads("bk-pcsc-watch", 0).await;
+    wait_threads("bk-pcsc-pnp", 0).await;
+    wait_threads("bk-pcsc-card", 0).await;
+    assert!(
+        dropped.elapsed() < Duration::from_secs(2),
+        "threads took {:?} to end",
+        dropped.elapsed()
+    );
+    vcard.pull();
+}

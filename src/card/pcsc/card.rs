@@ -96,7 +96,7 @@ impl PcscCard {
         let (tx, rx) = mpsc::channel();
         let dev = device.clone();
         std::thread::Builder::new()
-            .name("buergerkoffer-pcsc-card".into())
+            .name("bk-pcsc-card".into())
             .spawn(move || run(card, &dev, direct, &rx))
             .map_err(|e| {
                 Error::new(ErrorKind::Backend, device.clone(), "connect")

@@ -87,7 +87,7 @@ fn spawn<T: Clone + Send + 'static>(
 /// Card inserted/removed events of one reader.
 pub(super) fn reader_events(name: CString) -> BoxStream<ReaderEvent> {
     spawn(
-        "buergerkoffer-pcsc-watch",
+        "bk-pcsc-watch",
         |missed| ReaderEvent::Lagged { missed },
         move |tx, stop| watch_reader(&name, &tx, &stop),
     )
@@ -187,7 +187,7 @@ fn watch_reader(name: &CString, tx: &broadcast::Sender<ReaderEvent>, stop: &Stop
 /// every wake-up (some drivers do not signal PnP).
 pub(super) fn reader_list_events() -> BoxStream<DeviceEvent> {
     spawn(
-        "buergerkoffer-pcsc-pnp",
+        "bk-pcsc-pnp",
         |missed| DeviceEvent::Lagged { missed },
         move |tx, stop| watch_list(&tx, &stop),
     )

@@ -114,6 +114,8 @@ fn dns_sd() {
             kill_when_we_exit(child.id());
             drop(child);
             wait_for("avahi-daemon", Duration::from_secs(15), || avahi_up(&avahi));
+            // avahi-daemon has read its configuration; leave nothing behind in /tmp.
+            let _ = std::fs::remove_dir_all(&dir);
         }
     });
 }

@@ -39,8 +39,20 @@ impl Stop {
         self.stopped.load(Ordering::Acquire)
     }
 
-    fn set_context(&self, ctx: &pcsc::Context) {
-        *self.ctx.lock().unwrap_or_else(|p| p.into_inner()) = Some(ctx.clone());
+    /// A fresh context (retrying while pcscd is away) that a drop of the stream cancels, or
+    /// `None` once the stream is gone.
+    fn establish(&self) -> Option<pcsc::Context> {
+        while !self.is_set() {
+            match pcsc::Context::establish(pcsc::Scope::User) {
+                Ok(ctx) => {
+                    *self.ctx.lock().unwrap_or_else(|p| p.into_inner()) = Some(ctx.clone());
+                    // A drop between the check above and storing the context missed it.
+                    return (!self.is_set()).then_some(ctx);
+                }
+                Err(_) => std::thread::sleep(RETRY),
+            }
+        }
+        None
     }
 }
 
@@ -104,18 +116,7 @@ fn watch_reader(name: &CString, tx: &broadcast::Sender<ReaderEvent>, stop: &Stop
     let mut seen: Option<CardSeen> = None;
     let mut missing_since: Option<Instant> = None;
     let send = |ev: ReaderEvent| tx.send(ev).is_ok();
-    'service: while !stop.is_set() {
-        let ctx = match pcsc::Context::establish(pcsc::Scope::User) {
-            Ok(c) => c,
-            Err(_) => {
-                std::thread::sleep(RETRY);
-                continue;
-            }
-        };
-        stop.set_context(&ctx);
-        if stop.is_set() {
-            return;
-        }
+    'service: while let Some(ctx) = stop.establish() {
         let mut states = [pcsc::ReaderState::new(name.clone(), pcsc::State::UNAWARE)];
         loop {
             if stop.is_set() || tx.receiver_count() == 0 {
@@ -195,15 +196,7 @@ pub(super) fn reader_list_events() -> BoxStream<DeviceEvent> {
 
 fn watch_list(tx: &broadcast::Sender<DeviceEvent>, stop: &Stop) {
     let mut known: Option<BTreeSet<CString>> = None;
-    'service: while !stop.is_set() {
-        let ctx = match pcsc::Context::establish(pcsc::Scope::User) {
-            Ok(c) => c,
-            Err(_) => {
-                std::thread::sleep(RETRY);
-                continue;
-            }
-        };
-        stop.set_context(&ctx);
+    'service: while let Some(ctx) = stop.establish() {
         let mut pnp = [pcsc::ReaderState::new(
             pcsc::PNP_NOTIFICATION(),
             pcsc::State::UNAWARE,

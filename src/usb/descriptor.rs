@@ -245,15 +245,7 @@ impl InterfaceDescriptor {
     }
 
     fn from_bytes(device: &str, op: &'static str, offset: usize, d: &[u8]) -> Result<Self> {
-        if d.len() < 9 {
-            return Err(
-                Error::new(ErrorKind::Protocol, device, op).with_detail(format!(
-                    "interface descriptor at byte {offset} has bLength {}, expected 9",
-                    d.len()
-                )),
-            );
-        }
-        let r = Reader::new(device, op, d);
+        let r = Reader::descriptor(device, op, offset, d, "interface", 9)?;
         Ok(InterfaceDescriptor {
             number: r.u8(2)?,
             alternate_setting: r.u8(3)?,
@@ -313,15 +305,7 @@ impl EndpointDescriptor {
     }
 
     fn from_bytes(device: &str, op: &'static str, offset: usize, d: &[u8]) -> Result<Self> {
-        if d.len() < 7 {
-            return Err(
-                Error::new(ErrorKind::Protocol, device, op).with_detail(format!(
-                    "endpoint descriptor at byte {offset} has bLength {}, expected 7",
-                    d.len()
-                )),
-            );
-        }
-        let r = Reader::new(device, op, d);
+        let r = Reader::descriptor(device, op, offset, d, "endpoint", 7)?;
         Ok(EndpointDescriptor {
             address: r.u8(2)?,
             attributes: r.u8(3)?,
@@ -418,6 +402,27 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     fn new(device: &'a str, op: &'static str, bytes: &'a [u8]) -> Self {
         Reader { device, op, bytes }
+    }
+
+    /// A reader over the `what` descriptor found at byte `offset` of a configuration, which
+    /// must be at least `len` bytes long.
+    fn descriptor(
+        device: &'a str,
+        op: &'static str,
+        offset: usize,
+        d: &'a [u8],
+        what: &str,
+        len: usize,
+    ) -> Result<Self> {
+        if d.len() < len {
+            return Err(
+                Error::new(ErrorKind::Protocol, device, op).with_detail(format!(
+                    "{what} descriptor at byte {offset} has bLength {}, expected {len}",
+                    d.len()
+                )),
+            );
+        }
+        Ok(Reader::new(device, op, d))
     }
 
     fn bad(&self, detail: String) -> Error {

@@ -16,8 +16,8 @@ use buergerkoffer::pdf::{encode_page, EncodeOptions, Encoding, PdfOptions, PdfWr
 use buergerkoffer::print::ipp::raster::{decode_rows, RasterType, HEADER_LEN};
 use buergerkoffer::print::ipp::{IppPrinter, IppProvider};
 use buergerkoffer::print::{
-    Document, DocumentBody, DocumentFormat, JobId, JobState, PrintColor, PrintOptions, Printer,
-    PrinterState, ReasonKind, Severity, Sides,
+    Document, DocumentBody, DocumentFormat, JobId, JobState, JobStatus, PrintColor, PrintOptions,
+    Printer, PrinterState, ReasonKind, Severity, Sides,
 };
 use buergerkoffer::scan::{Page, PixelFormat};
 use buergerkoffer::{DeviceId, DeviceKind, ErrorKind, Kit, Provider, RawCode};
@@ -63,6 +63,16 @@ fn jpeg_bytes(page: &Page) -> Vec<u8> {
 
 async fn open(peer: &Peer) -> IppPrinter {
     IppPrinter::connect(&peer.uri, T).await.unwrap()
+}
+
+/// Waits (up to 60 s) for `job` to end and asserts that it completed.
+async fn completed(printer: &IppPrinter, job: JobId) -> JobStatus {
+    let done = printer
+        .wait_for_job(job, Duration::from_secs(60), POLL)
+        .await
+        .unwrap();
+    assert_eq!(done.state, JobState::Completed, "{done:?}");
+    done
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -134,11 +144,7 @@ async fn pdf_and_jpeg_arrive_byte_identical_and_complete() {
         )
         .await
         .unwrap();
-    let done = printer
-        .wait_for_job(job, Duration::from_secs(60), POLL)
-        .await
-        .unwrap();
-    assert_eq!(done.state, JobState::Completed, "{done:?}");
+    let done = completed(&printer, job).await;
     assert!(
         done.reasons
             .iter()
@@ -157,11 +163,7 @@ async fn pdf_and_jpeg_arrive_byte_identical_and_complete() {
         Document::new(DocumentFormat::Jpeg, DocumentBody::Reader(reader)).with_name("foto.jpg");
     let job2 = printer.print(doc, &PrintOptions::new()).await.unwrap();
     assert!(job2 > job);
-    let done = printer
-        .wait_for_job(job2, Duration::from_secs(60), POLL)
-        .await
-        .unwrap();
-    assert_eq!(done.state, JobState::Completed);
+    completed(&printer, job2).await;
     let (name, data) = peer.job_file(job2.0);
     assert!(name.ends_with(".jpg") || name.ends_with(".jpeg"), "{name}");
     assert!(data == jpeg, "the spooled JPEG differs from the one sent");
@@ -184,11 +186,7 @@ async fn options_are_sent_and_checked() {
         .print(Document::pdf(pdf.clone()), &opts)
         .await
         .unwrap();
-    let done = printer
-        .wait_for_job(job, Duration::from_secs(60), POLL)
-        .await
-        .unwrap();
-    assert_eq!(done.state, JobState::Completed);
+    completed(&printer, job).await;
     let (name, data) = peer.job_file(job.0);
     assert!(
         name.contains("meldebescheinigung"),
@@ -282,11 +280,7 @@ async fn pwg_raster_only_printer_gets_raster_and_refuses_pdf() {
         .print(Document::page(page).with_name("scan"), &PrintOptions::new())
         .await
         .unwrap();
-    let done = printer
-        .wait_for_job(job, Duration::from_secs(60), POLL)
-        .await
-        .unwrap();
-    assert_eq!(done.state, JobState::Completed, "{done:?}");
+    completed(&printer, job).await;
     let (name, data) = peer.job_file(job.0);
     assert!(name.ends_with(".pwg"), "{name}");
     assert_eq!(&data[..4], b"RaS2");
@@ -762,11 +756,7 @@ async fn ipps_with_the_printers_certificate() {
         .print(Document::pdf(pdf.clone()), &PrintOptions::new())
         .await
         .unwrap();
-    let done = printer
-        .wait_for_job(job, Duration::from_secs(60), POLL)
-        .await
-        .unwrap();
-    assert_eq!(done.state, JobState::Completed);
+    completed(&printer, job).await;
     assert!(
         peer.job_file(job.0).1 == pdf,
         "the PDF sent over TLS differs"

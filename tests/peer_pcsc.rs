@@ -6,6 +6,7 @@
 #![cfg(feature = "pcsc")]
 
 mod pcsc_peer;
+mod threads;
 
 use std::time::Duration;
 
@@ -17,7 +18,8 @@ use buergerkoffer::card::{
 use buergerkoffer::{DeviceId, ErrorKind, Kit, Provider};
 use futures_util::StreamExt;
 use pcsc_peer::{
-    ensure_pcscd, restart_pcscd, CardModel, Vicc, VirtualCard, LOCK, READER0, READER1, VICC_ATR,
+    ensure_pcscd, restart_pcscd, CardModel, Vicc, VirtualCard, LOCK, READER0, READER1,
+    READER1_PORT, VICC_ATR,
 };
 use tokio::time::timeout;
 
@@ -48,6 +50,14 @@ async fn wait_card(r: &PcscReader, present: bool) -> Option<Atr> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("card present={present} not reached in 5 s");
+}
+
+/// Puts our nPA-like card into [`READER1`] and waits until pcscd reports it; returns the card
+/// (pulled when dropped) and the ATR pcscd read.
+async fn insert_npa(r: &PcscReader) -> (VirtualCard, Atr) {
+    let vcard = VirtualCard::insert(READER1_PORT, npa_model());
+    let atr = wait_card(r, true).await.expect("ATR of the inserted card");
+    (vcard, atr)
 }
 
 async fn next_event(
@@ -175,8 +185,7 @@ async fn pulling_the_card_during_a_slow_command_is_card_removed() {
     let _g = LOCK.lock().await;
     ensure_pcscd();
     let r = reader(READER1).await;
-    let vcard = VirtualCard::insert(35964, npa_model());
-    wait_card(&r, true).await;
+    let (vcard, _) = insert_npa(&r).await;
     let mut card = r.connect(ShareMode::Shared).await.unwrap();
     let slow = tokio::spawn(async move {
         let res = card
@@ -202,8 +211,7 @@ async fn eid_card_access_is_read_short_and_extended_and_parsed() {
     let _g = LOCK.lock().await;
     ensure_pcscd();
     let r = reader(READER1).await;
-    let vcard = VirtualCard::insert(35964, npa_model());
-    let atr = wait_card(&r, true).await.unwrap();
+    let (vcard, atr) = insert_npa(&r).await;
     assert!(eid::atr_looks_like_npa(&atr), "{atr}");
     let mut card = r.connect(ShareMode::Shared).await.unwrap();
     for mode in [ReadLength::Short, ReadLength::Extended] {
@@ -237,7 +245,7 @@ async fn a_card_without_ef_cardaccess_is_not_found() {
     ensure_pcscd();
     let r = reader(READER1).await;
     let _vcard = VirtualCard::insert(
-        35964,
+        READER1_PORT,
         CardModel {
             files: vec![],
             ..npa_model()
@@ -256,8 +264,7 @@ async fn get_response_and_wrong_le_are_followed_through_pcscd() {
     let _g = LOCK.lock().await;
     ensure_pcscd();
     let r = reader(READER1).await;
-    let vcard = VirtualCard::insert(35964, npa_model());
-    wait_card(&r, true).await;
+    let (vcard, _) = insert_npa(&r).await;
     let mut card = r.connect(ShareMode::Shared).await.unwrap();
     let resp = card
         .transmit(&CommandApdu::new(0x00, 0xCA, 0x01, 0x00).with_le(256))
@@ -286,8 +293,7 @@ async fn transactions_exclusive_mode_reconnect_and_features() {
     let _g = LOCK.lock().await;
     ensure_pcscd();
     let r = reader(READER1).await;
-    let _vcard = VirtualCard::insert(35964, npa_model());
-    let atr = wait_card(&r, true).await.unwrap();
+    let (_vcard, atr) = insert_npa(&r).await;
 
     let mut card = r.connect(ShareMode::Shared).await.unwrap();
     {
@@ -380,7 +386,7 @@ async fn a_pcscd_restart_is_survived() {
     assert!(ok, "readers not listed again after the restart");
 
     // The reader handle and its event stream keep working.
-    let vcard = VirtualCard::insert(35964, npa_model());
+    let vcard = VirtualCard::insert(READER1_PORT, npa_model());
     match next_event(&mut events, Duration::from_secs(10)).await {
         ReaderEvent::CardInserted(atr) => assert!(eid::atr_looks_like_npa(&atr)),
         other => panic!("expected CardInserted after the restart, got {other:?}"),
@@ -398,23 +404,8 @@ async fn a_pcscd_restart_is_survived() {
     );
 }
 
-/// Threads of this process whose name is `name` (Linux truncates names to 15 bytes).
-fn threads_named(name: &str) -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .expect("/proc/self/task")
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-        .filter(|c| c.trim() == name)
-        .count()
-}
-
 async fn wait_threads(name: &str, want: usize) {
-    for _ in 0..60 {
-        if threads_named(name) == want {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{name}: {} threads, expected {want}", threads_named(name));
+    threads::wait_for(name, want, Duration::from_secs(3)).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -430,8 +421,7 @@ async fn dropped_streams_and_cards_leave_no_blocked_thread() {
 
     let streams: Vec<_> = (0..3).map(|_| r.events()).collect();
     let pnp = provider.events();
-    let vcard = VirtualCard::insert(35964, npa_model());
-    wait_card(&r, true).await;
+    let (vcard, _) = insert_npa(&r).await;
     let card = r.connect(ShareMode::Shared).await.unwrap();
     wait_threads("bk-pcsc-watch", 3).await;
     wait_threads("bk-pcsc-pnp", 1).await;

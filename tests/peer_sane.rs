@@ -8,6 +8,7 @@
 #![cfg(feature = "sane")]
 
 mod pdf_util;
+mod threads;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -688,15 +689,6 @@ fn is_child(name: &str) -> bool {
     std::env::var("BK_SANE_CHILD").is_ok_and(|v| v == name)
 }
 
-/// Threads named `libsane` in this process.
-fn libsane_threads() -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-        .filter(|c| c.trim() == "libsane")
-        .count()
-}
-
 #[test]
 fn a_missing_libsane_is_not_found_naming_the_packages() {
     run_child(
@@ -740,20 +732,13 @@ async fn child_thread_lifecycle() {
         .area(area(20.0, 20.0));
     for round in 0..2 {
         let s = open(14).await;
-        assert_eq!(libsane_threads(), 1, "round {round}");
+        assert_eq!(threads::named("libsane"), 1, "round {round}");
         let (pages, err) = scan_all(&s, &req).await;
         assert!(err.is_none(), "{err:?}");
         assert_eq!(pages.len(), 1);
         drop(s);
         // sane_close, sane_exit, thread gone.
-        let t = Instant::now();
-        while libsane_threads() > 0 {
-            assert!(
-                t.elapsed() < Duration::from_secs(10),
-                "libsane thread still running"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        threads::wait_for("libsane", 0, Duration::from_secs(10)).await;
     }
     println!("CHILD-OK child_thread_lifecycle");
 }

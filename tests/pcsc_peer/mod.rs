@@ -18,6 +18,9 @@ use std::time::{Duration, Instant};
 
 pub const READER0: &str = "Virtual PCD 00 00";
 pub const READER1: &str = "Virtual PCD 00 01";
+/// Where vpcd waits for the card of [`READER0`] (vicc) and of [`READER1`] (our cards).
+pub const READER0_PORT: u16 = 35963;
+pub const READER1_PORT: u16 = 35964;
 pub const VICC_ATR: &str = "3B 95 13 81 01 80 73 FF 01 00 0B";
 
 const INSTALL: &str = "apt-get install pcscd libpcsclite-dev vsmartcard-vpcd vsmartcard-vpicc \
@@ -59,10 +62,9 @@ pub fn ensure_pcscd() {
     if !pcscd_running() {
         start_pcscd();
     }
-    wait_until(Duration::from_secs(10), || {
-        port_open(35963) && port_open(35964)
-    })
-    .unwrap_or_else(|| panic!("pcscd runs but vpcd does not listen on 35963/35964; {INSTALL}"));
+    wait_until(Duration::from_secs(10), vpcd_listening).unwrap_or_else(|| {
+        panic!("pcscd runs but vpcd does not listen on {READER0_PORT}/{READER1_PORT}; {INSTALL}")
+    });
 }
 
 fn start_pcscd() {
@@ -79,10 +81,12 @@ pub fn restart_pcscd() {
     let _ = Command::new("pkill").args(["-x", "pcscd"]).status();
     wait_until(Duration::from_secs(10), || !pcscd_running()).expect("pcscd did not stop");
     start_pcscd();
-    wait_until(Duration::from_secs(10), || {
-        port_open(35963) && port_open(35964)
-    })
-    .expect("pcscd did not come back");
+    wait_until(Duration::from_secs(10), vpcd_listening).expect("pcscd did not come back");
+}
+
+/// Whether vpcd (loaded by pcscd) waits for cards on both readers' ports.
+fn vpcd_listening() -> bool {
+    port_open(READER0_PORT) && port_open(READER1_PORT)
 }
 
 pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> Option<()> {
@@ -120,7 +124,7 @@ impl Vicc {
                 "-H",
                 "127.0.0.1",
                 "-P",
-                "35963",
+                &READER0_PORT.to_string(),
             ])
             .env(
                 "PYTHONPATH",

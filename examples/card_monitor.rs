@@ -23,29 +23,21 @@ use buergerkoffer::mock::{MockCard, MockKit};
 use buergerkoffer::{Backend, CardReader, DeviceId, Kit, Result};
 use futures_util::StreamExt;
 
+/// Print the card events of a reader: insertions (with ATR and, for a German eID card, the
+/// PACE protocols it offers), removals, reader removal.
+#[derive(clap::Parser)]
+#[command(about, long_about)]
 struct Args {
+    /// Reader to watch, e.g. `mock:reader` or `pcsc:Virtual PCD 00 00` (with `--features pcsc`).
+    #[arg(long, default_value = "mock:reader")]
     device: DeviceId,
+    /// Insert and remove the mock card for you (mock reader only), then exit.
+    #[arg(long)]
     demo: bool,
 }
 
 fn args() -> Result<Args> {
-    let mut device = DeviceId::mock("reader");
-    let mut demo = false;
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--demo" => demo = true,
-            "--device" => {
-                let v = it.next().unwrap_or_default();
-                device = v.parse()?;
-            }
-            other => {
-                eprintln!("unknown argument {other}; usage: card_monitor [--demo] [--device ID]");
-                std::process::exit(2);
-            }
-        }
-    }
-    Ok(Args { device, demo })
+    Ok(<Args as clap::Parser>::parse())
 }
 
 fn describe(reader: &dyn CardReader, ev: &ReaderEvent) -> String {

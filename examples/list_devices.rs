@@ -34,8 +34,15 @@ fn print(title: &str, found: &Discovery) {
     }
 }
 
+/// List the devices of the mock kit and of every backend enabled in this build (by cargo
+/// feature), with the backends that failed and why; with `--features usb` also the USB view.
+#[derive(clap::Parser)]
+#[command(about, long_about)]
+struct Args {}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    let Args {} = <Args as clap::Parser>::parse();
     let mock = Kit::new().with_provider(MockKit::standard());
     print("mock kit", &mock.discover().await);
 

@@ -1,5 +1,10 @@
-//! Prints a file (PDF, JPEG, or a PNM scan: PBM/PGM/PPM) on an IPP printer and follows the
-//! job to its end, printing each change of the job's and the printer's state.
+//! Prints a file (PDF, JPEG, PNG, TIFF, or a PNM scan: PBM/PGM/PPM) on an IPP printer and
+//! follows the job to its end, printing each change of the job's and the printer's state.
+//! A printer that takes only PWG raster, URF or JPEG gets the document rendered in-process.
+//!
+//! `--raster-to FILE` renders the document to a PWG raster file (sgray_8, 300 dpi, A4, or
+//! `--media`) without a printer; `scripts/compare_print_raster.sh` times that against
+//! cups-filters.
 //!
 //! ```text
 //! cargo run --features ipp --example print -- --printer ipp://127.0.0.1:8631/ipp/print antrag.pdf
@@ -15,8 +20,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use buergerkoffer::print::ipp::IppPrinter;
-use buergerkoffer::print::{Document, DocumentFormat, JobState, PrintOptions, Sides};
+use buergerkoffer::backend::ipp::IppPrinter;
+use buergerkoffer::print::convert::{self, Plan, Target};
+use buergerkoffer::print::render::Output;
+use buergerkoffer::print::{
+    Document, DocumentFormat, JobState, PrintOptions, PrintScaling, PrinterCapabilities, Sides,
+};
 use buergerkoffer::{Error, ErrorKind, Printer, Result};
 use clap::Parser;
 
@@ -24,8 +33,14 @@ use clap::Parser;
 #[derive(Parser, Debug)]
 struct Args {
     /// Printer URI, e.g. ipp://127.0.0.1:8631/ipp/print.
+    #[arg(long, required_unless_present = "raster_to")]
+    printer: Option<String>,
+    /// Render to this PWG raster file instead of printing.
     #[arg(long)]
-    printer: String,
+    raster_to: Option<PathBuf>,
+    /// print-scaling: auto, auto-fit, fit, fill or none.
+    #[arg(long, default_value = "auto")]
+    scaling: String,
     /// Number of copies.
     #[arg(long, default_value_t = 1)]
     copies: u32,
@@ -51,7 +66,7 @@ struct Args {
     /// Seconds to wait for the job to end.
     #[arg(long, default_value_t = 300)]
     wait: u64,
-    /// The file: .pdf, .jpg/.jpeg, .pbm/.pgm/.ppm/.pnm.
+    /// The file: .pdf, .jpg/.jpeg, .png, .tif/.tiff, .pbm/.pgm/.ppm/.pnm.
     file: PathBuf,
 }
 
@@ -67,8 +82,7 @@ fn document(args: &Args) -> Result<Document> {
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     Ok(match ext.as_str() {
-        "pdf" => Document::pdf_file(&args.file),
-        "jpg" | "jpeg" => Document::jpeg_file(&args.file),
+        "pdf" | "jpg" | "jpeg" | "png" | "tif" | "tiff" => Document::file(&args.file),
         "pbm" | "pgm" | "ppm" | "pnm" => {
             let data = std::fs::read(&args.file)
                 .map_err(|e| Error::io("print", format!("read {}", args.file.display()), e))?;
@@ -79,7 +93,7 @@ fn document(args: &Args) -> Result<Document> {
         _ => {
             return Err(
                 Error::new(ErrorKind::InvalidInput, "print", "choose format").with_detail(format!(
-                    "{}: expected .pdf, .jpg, .jpeg, .pbm, .pgm, .ppm or .pnm",
+                    "{}: expected .pdf, .jpg, .jpeg, .png, .tif, .tiff, .pbm, .pgm, .ppm or .pnm",
                     args.file.display()
                 )),
             )
@@ -102,8 +116,18 @@ async fn run(args: Args) -> Result<()> {
             args.sides
         ))
     })?;
+    let scaling = PrintScaling::from_keyword(&args.scaling).ok_or_else(|| {
+        Error::new(ErrorKind::InvalidInput, "print", "parse --scaling").with_detail(format!(
+            "`{}`: expected auto, auto-fit, fit, fill or none",
+            args.scaling
+        ))
+    })?;
+    if let Some(out) = &args.raster_to {
+        return raster_to(&args, scaling, out).await;
+    }
+    let uri = args.printer.clone().unwrap_or_default();
     #[allow(unused_mut)]
-    let mut printer = IppPrinter::open(&args.printer)?.with_timeout(Duration::from_secs(10));
+    let mut printer = IppPrinter::open(&uri)?.with_timeout(Duration::from_secs(10));
     if args.tls_ca.is_some() || args.insecure_tls {
         #[cfg(feature = "ipps")]
         {
@@ -124,7 +148,10 @@ async fn run(args: Args) -> Result<()> {
     let formats: Vec<&str> = caps.formats.iter().map(DocumentFormat::mime).collect();
     println!("accepts: {}", formats.join(", "));
 
-    let mut options = PrintOptions::new().copies(args.copies).sides(sides);
+    let mut options = PrintOptions::new()
+        .copies(args.copies)
+        .sides(sides)
+        .scaling(scaling);
     if let Some(m) = &args.media {
         options = options.media(m.clone());
     }
@@ -184,4 +211,35 @@ async fn run(args: Args) -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// Renders the document to a PWG raster file, as a PWG-raster-only printer would get it.
+async fn raster_to(args: &Args, scaling: PrintScaling, out: &std::path::Path) -> Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let caps = PrinterCapabilities::new(vec![DocumentFormat::PwgRaster]);
+    let mut options = PrintOptions::new().scaling(scaling);
+    if let Some(m) = &args.media {
+        options = options.media(m.clone());
+    }
+    let doc = document(args)?;
+    let plan = match convert::plan("file", &doc, &options, &Target::new(&caps))? {
+        Plan::Render(mut spec) => {
+            spec.output = Output::PwgRaster;
+            spec.raster = buergerkoffer::print::raster::RasterType::Sgray8;
+            spec.dpi = (300, 300);
+            Plan::Render(spec)
+        }
+        p => p,
+    };
+    let mut reader = convert::body("file", doc, &plan, args.media.as_deref()).await?;
+    let mut file = tokio::fs::File::create(out)
+        .await
+        .map_err(|e| Error::io("file", format!("create {}", out.display()), e))?;
+    tokio::io::copy(&mut reader, &mut file)
+        .await
+        .map_err(|e| Error::io("file", format!("write {}", out.display()), e))?;
+    file.flush()
+        .await
+        .map_err(|e| Error::io("file", format!("write {}", out.display()), e))?;
+    Ok(())
 }

@@ -3,24 +3,28 @@
 //! ```text
 //! cargo run --release --example scan_to_pdf -- --output FILE [--pages N] [--input-dir DIR]
 //!     [--device ID] [--resolution DPI] [--mode color|gray|lineart]
+//!     [--depth 1|8|16] [--paper a4|a5|letter|max] [--area WxH+X+Y]
 //!     [--source flatbed|adf|duplex] [--encoding jpeg|flate|g4|auto] [--quality Q] [--pdfa]
-//!     [--threads N] [--option NAME=VALUE ...]
+//!     [--threads N] [--jpeg-encoder auto|rust|turbo] [--drop-blank] [--ocr LANGS]
+//!     [--option NAME=VALUE ...]
 //! ```
 //!
 //! Without `--device` it scans N pages from the mock scanner (`mock:scanner`, feeder);
 //! `--input-dir` replays a folder of PNM/JPEG files in name order; `--device` opens any
 //! discovered device (`sane:test` with the `sane` feature, `mock:scanner`, ...). Prints a
-//! progress bar, then pages, seconds, pages/s and the output size. Errors print their chain
-//! and exit with status 1.
+//! progress bar, then pages, blank pages dropped, the JPEG encoder that ran (libjpeg-turbo when
+//! `libturbojpeg.so.0` is installed, the pure-Rust encoder otherwise), seconds, pages/s and
+//! the output size. `--ocr deu+eng` (build with `--features ocr`) gives each page an
+//! invisible text layer from Tesseract. Errors print their chain and exit with status 1.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use buergerkoffer::mock::{FolderScanner, MockKit, MockScanner};
-use buergerkoffer::pdf::{Encoding, Metadata};
+use buergerkoffer::pdf::{Encoding, JpegEncoder, Metadata};
 use buergerkoffer::pipeline::{scan_to_pdf, ScanToPdfOptions};
-use buergerkoffer::scan::{ColorMode, ScanRequest, Source};
+use buergerkoffer::scan::{ColorMode, Paper, ScanArea, ScanRequest, Source};
 use buergerkoffer::{DeviceId, Kit, Scanner};
 use clap::Parser;
 
@@ -33,8 +37,14 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Scan a batch of pages to one PDF.
+///
+/// Scans from the mock scanner (default: 10 pages from its feeder), a folder of PNM/JPEG files
+/// (`--input-dir`) or any scanner of the kit (`--device sane:test`), encodes the pages on all
+/// cores and writes them in scan order to one PDF (PDF/A-2b with `--pdfa`). The file appears
+/// only when complete; if the scanner fails mid-batch, the pages scanned so far are saved and
+/// the error says how many. Prints pages, seconds, pages/s and the output size.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version, about, long_about)]
 struct Args {
     /// The PDF to write (written under a temporary name, renamed when complete).
     #[arg(long)]
@@ -54,6 +64,17 @@ struct Args {
     /// Colour mode: color, gray or lineart.
     #[arg(long, default_value = "color")]
     mode: ColorMode,
+    /// Bits per sample (1 for lineart, 8 or 16 for gray and colour; default: the mode's).
+    #[arg(long)]
+    depth: Option<u8>,
+    /// Paper size to scan from the top-left corner: a4, a5, letter, or max (the whole area of
+    /// the source, as `scanimage` scans by default). Ignored when --area is given.
+    #[arg(long, default_value = "a4")]
+    paper: Paper,
+    /// Scan area in mm as WIDTHxHEIGHT+LEFT+TOP, e.g. `100x50+10+20` (like scanimage's
+    /// `-x 100 -y 50 -l 10 -t 20`).
+    #[arg(long)]
+    area: Option<ScanArea>,
     /// Paper source: flatbed, adf or duplex (default: adf for the mock scanner and folders,
     /// flatbed for devices).
     #[arg(long)]
@@ -70,15 +91,39 @@ struct Args {
     /// Encoder threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// JPEG encoder: auto (libjpeg-turbo when installed), rust, or turbo.
+    #[arg(long, default_value = "auto")]
+    jpeg_encoder: JpegEncoder,
+    /// Drop blank pages (e.g. the empty back sides of a duplex batch).
+    #[arg(long)]
+    drop_blank: bool,
+    /// OCR the pages with Tesseract in these languages (e.g. `deu` or `deu+eng`) and write a
+    /// searchable text layer (needs `--features ocr`).
+    #[arg(long, value_name = "LANGS")]
+    ocr: Option<String>,
     /// Backend-specific option, e.g. `--option brightness=10` (repeatable).
     #[arg(long = "option", value_name = "NAME=VALUE")]
     options: Vec<String>,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // Tesseract (--ocr) runs one page per encoder thread; OpenMP threads inside each page
+    // would only compete for the same cores. Set before any thread starts.
+    if std::env::var_os("OMP_THREAD_LIMIT").is_none() {
+        std::env::set_var("OMP_THREAD_LIMIT", "1");
+    }
     let args = Args::parse();
-    match run(args).await {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -123,6 +168,12 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(n) = args.pages {
         request = request.max_pages(n);
     }
+    if let Some(d) = args.depth {
+        request = request.depth(d);
+    }
+    if let Some(area) = args.area.or(args.paper.area()) {
+        request = request.area(area);
+    }
     for o in &args.options {
         let Some((name, value)) = o.split_once('=') else {
             return Err(format!("--option `{o}`: expected NAME=VALUE").into());
@@ -151,6 +202,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .encoding(args.encoding)
         .quality(args.quality)
         .pdfa(args.pdfa)
+        .jpeg_encoder(args.jpeg_encoder)
+        .drop_blank(args.drop_blank)
         .metadata(Metadata::titled(title).creator("buergerkoffer scan_to_pdf example"))
         .on_progress(move |p| {
             b2.set_position(p.pages_written as u64);
@@ -159,6 +212,17 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(t) = args.threads {
         opts = opts.threads(t);
     }
+    if let Some(langs) = &args.ocr {
+        #[cfg(feature = "ocr")]
+        {
+            opts = opts.ocr(buergerkoffer::ocr::OcrOptions::new(langs.as_str()));
+        }
+        #[cfg(not(feature = "ocr"))]
+        return Err(format!(
+            "--ocr {langs}: this build has no OCR; build the example with --features ocr"
+        )
+        .into());
+    }
 
     let result = scan_to_pdf(scanner.as_ref(), &request, &args.output, &opts).await;
     bar.finish_and_clear();
@@ -166,7 +230,29 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let secs = done.duration.as_secs_f64();
     println!("device:   {id}");
     println!("pages:    {}", done.pages);
+    println!("blank:    {} dropped", done.blank_pages_dropped);
+    match done.jpeg_encoder {
+        Some(e) => println!("encoder:  {e}"),
+        None => println!("encoder:  none (no page JPEG-encoded here)"),
+    }
+    if args.ocr.is_some() {
+        println!(
+            "ocr:      {} pages with text, {} failed",
+            done.pages_with_text,
+            done.ocr_failures.len()
+        );
+        for f in &done.ocr_failures {
+            println!(
+                "          page {}: {} (kept without text)",
+                f.page, f.reason
+            );
+        }
+    }
     println!("seconds:  {secs:.3}");
+    println!(
+        "tail:     {:.3} s from the last page leaving the scanner to the durable PDF",
+        done.after_last_page.as_secs_f64()
+    );
     println!("pages/s:  {:.2}", done.pages_per_second());
     println!(
         "size:     {} bytes ({:.2} MB, input {:.1} MB, {:.1} MB/s in)",

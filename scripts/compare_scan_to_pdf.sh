@@ -5,6 +5,16 @@
 #   - ours raw -> Flate (lossless) PDF                                   vs  img2pdf on the PPMs
 #   - ours JPEG pass-through                                             vs  img2pdf on the JPEGs
 #   - our peak memory at 10 and at 100 pages (same page repeated)
+#   - per core (SECTIONS percore): ours raw -> JPEG PDF with one thread on one CPU
+#     (`taskset -c 0 --threads 1`, libjpeg-turbo and the pure-Rust encoder) vs ImageMagick
+#     convert + img2pdf on the same CPU, and vs libjpeg-turbo's own `cjpeg` on the same pages
+#   - through SANE (SECTIONS sane): `scanimage -d test --batch --format=jpeg|pnm` + img2pdf vs
+#     our `scan_to_pdf --device sane:test` with the same options, colour and gray, 300 dpi,
+#     two feeder loads of 10 pages (the test device's feeder holds 10; its largest area is
+#     200 x 200 mm, so not A4), and our time from the last page to the durable PDF
+#   - OCR (SECTIONS ocr): ours `--ocr deu+eng --pdfa` vs OCRmyPDF (same Tesseract) on pages
+#     with known text: character accuracy of `pdftotext` against the text, pages/s; our peak
+#     memory with OCR at OCR_PAGES/4 and OCR_PAGES pages
 #
 # Durability is the same for everyone: our example fsyncs the PDF (and its directory) before
 # it reports success, so every other route ends with `sync FILE` on its output; without it the
@@ -16,9 +26,15 @@
 # reading is not the bottleneck for anyone).
 #
 # Usage: scripts/compare_scan_to_pdf.sh [WORKDIR]     (env: PAGES=20 QUALITY=85 REPEAT=3
-#        FEATURES=turbojpeg to build the example with libjpeg-turbo). A WORKDIR on tmpfs
+#        SECTIONS="folder percore sane ocr" OCR_PAGES=8 OCRMYPDF=ocrmypdf). A WORKDIR on tmpfs
 #        (/dev/shm/...) takes the disk out of the comparison: the flush costs nothing there.
-# Needs: cargo, imagemagick, img2pdf, GNU time (/usr/bin/time), qpdf.
+#        JPEG pages use libjpeg-turbo when libturbojpeg.so.0 is installed (the example prints
+#        the encoder); BUERGERKOFFER_LIBTURBOJPEG=none forces the pure-Rust encoder.
+# Needs: cargo, imagemagick, img2pdf, GNU time (/usr/bin/time), qpdf; percore: util-linux
+#        (taskset), libjpeg-turbo-progs (cjpeg), libturbojpeg0; sane: sane-utils; ocr:
+#        tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng fonts-dejavu-core poppler-utils,
+#        and OCRmyPDF from PyPI (e.g. python3 -m venv /opt/ocrmypdf-venv &&
+#        /opt/ocrmypdf-venv/bin/pip install ocrmypdf; OCRMYPDF=/opt/ocrmypdf-venv/bin/ocrmypdf).
 set -euo pipefail
 
 PAGES=${PAGES:-20}
@@ -33,9 +49,12 @@ for t in img2pdf "$CONVERT" /usr/bin/time qpdf; do
   command -v "$t" >/dev/null || { echo "missing $t: apt-get install imagemagick img2pdf time qpdf" >&2; exit 1; }
 done
 
-echo "== building the example (release)"
-(cd "$ROOT" && cargo build --release --example scan_to_pdf -q ${FEATURES:+--features "$FEATURES"})
-OURS="$ROOT/target/release/examples/scan_to_pdf"
+SECTIONS=${SECTIONS:-folder percore sane ocr}
+has() { case " $SECTIONS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+echo "== building the example (release, features sane,ocr)"
+(cd "$ROOT" && cargo build --release --example scan_to_pdf -q --features sane,ocr)
+OURS="$TARGET/release/examples/scan_to_pdf"
 
 echo "== making pages in $WORK ($PAGES x A4 300 dpi RGB)"
 if [ ! -f "$WORK/page.ppm" ]; then
@@ -82,6 +101,7 @@ measure() {
 }
 ratio() { awk "BEGIN{ if ($2 + 0 == 0) print \"inf\"; else printf \"%.2f\", $1/$2}"; }
 
+if has folder; then
 sync
 echo "== timing ($PAGES pages, quality $QUALITY, $(nproc) cores, best of $REPEAT, load $(cut -d' ' -f1-3 /proc/loadavg))"
 measure ours_raw_jpeg "$OURS" --input-dir "$WORK/raw" --output "$WORK/ours_raw_jpeg.pdf" --encoding jpeg --quality "$QUALITY"
@@ -111,4 +131,8 @@ echo "  JPEG pass-through:    ours $(ratio "${SEC[img2pdf_passthrough]}" "${SEC[
 echo "  ours pages/s:         raw->jpeg $(ratio "$PAGES" "${SEC[ours_raw_jpeg]}"), raw->flate $(ratio "$PAGES" "${SEC[ours_raw_flate]}"), pass-through $(ratio "$PAGES" "${SEC[ours_passthrough]}")"
 echo "  peak memory:          ours $(ratio "${KB[ours_raw_jpeg]}" 1024) MB, IM+img2pdf $(ratio "${KB[im_convert_img2pdf]}" 1024) MB, img2pdf raw $(ratio "${KB[img2pdf_raw]}" 1024) MB, img2pdf pass $(ratio "${KB[img2pdf_passthrough]}" 1024) MB, ours pass $(ratio "${KB[ours_passthrough]}" 1024) MB"
 echo "  ours 100 vs 10 pages: $(ratio "${KB[ours_100_pages]}" 1024) MB vs $(ratio "${KB[ours_10_pages]}" 1024) MB = $(ratio "${KB[ours_100_pages]}" "${KB[ours_10_pages]}")x (target <= 1.2x)"
+fi
+
+source "$ROOT/scripts/compare_scan_to_pdf_more.sh"
+
 echo "  work dir: $WORK (remove it when done)"

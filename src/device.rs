@@ -1,23 +1,17 @@
-//! Devices of the kit: ids that round-trip through text, device descriptions, discovery
-//! across the enabled backends ([`Kit`]) and one stream of device events.
+//! Ground types every device module uses: ids that round-trip through text
+//! ([`DeviceId`]), device descriptions ([`DeviceInfo`]), device events, and the boxed stream
+//! type the traits return.
 //!
-//! A backend plugs into the kit as a [`Provider`]. The built-in backends are registered in
-//! exactly one place ([`Kit::with_enabled_backends`]); a hand-written fake implements
-//! [`Provider`] too and is added with [`Kit::with_provider`], so it is reached through the same
-//! public types as a real backend.
+//! This module imports no trait module, backend or kit: it sits at the bottom of the crate.
+//! Backends plug into a [`Kit`](crate::Kit) as a [`Provider`](crate::Provider).
 
 use std::fmt;
 use std::pin::Pin;
 use std::str::FromStr;
-use std::sync::Arc;
 
-use async_trait::async_trait;
 use futures_core::Stream;
 
-use crate::card::CardReader;
 use crate::error::{Error, ErrorKind, Result};
-use crate::print::Printer;
-use crate::scan::Scanner;
 
 /// A boxed, `Send` stream, as returned by the `events()` methods.
 pub type BoxStream<T> = Pin<Box<dyn Stream<Item = T> + Send + 'static>>;
@@ -36,7 +30,9 @@ pub enum Backend {
     Ipp,
     /// A raw USB device (`usb:`), feature `usb`.
     Usb,
-    /// A backend outside this crate, e.g. a user's hand-written fake; the scheme it uses.
+    /// A backend outside this crate, e.g. a user's hand-written fake; the scheme it uses,
+    /// lower-cased: schemes are case-insensitive (RFC 3986), so `ACME:fake-1` parses as, and
+    /// prints back as, `acme:fake-1`. The name after the scheme keeps its case.
     Custom(String),
 }
 
@@ -155,11 +151,11 @@ impl FromStr for DeviceId {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum DeviceKind {
-    /// A smart-card reader ([`CardReader`]).
+    /// A smart-card reader ([`CardReader`](crate::CardReader)).
     CardReader,
-    /// A document scanner ([`Scanner`]).
+    /// A document scanner ([`Scanner`](crate::Scanner)).
     Scanner,
-    /// A printer ([`Printer`]).
+    /// A printer ([`Printer`](crate::Printer)).
     Printer,
 }
 
@@ -225,232 +221,11 @@ pub enum DeviceEvent {
     /// A device went away.
     Removed(DeviceId),
     /// This subscriber fell behind and missed `missed` events: call
-    /// [`Kit::discover`] again to re-list. Never a silent gap.
+    /// [`Kit::discover`](crate::Kit::discover) again to re-list. Never a silent gap.
     Lagged {
         /// How many events were dropped for this subscriber.
         missed: u64,
     },
-}
-
-/// One backend family as the [`Kit`] sees it: lists its devices, opens them, reports changes.
-///
-/// Implement it to plug your own fake or backend into a [`Kit`]. Only
-/// [`backend`](Provider::backend) and [`devices`](Provider::devices) are required; the `open_*`
-/// methods default to [`ErrorKind::Unsupported`], `events` to no events.
-#[async_trait]
-pub trait Provider: Send + Sync {
-    /// The backend family this provider serves; devices whose id has this backend are routed
-    /// to it.
-    fn backend(&self) -> Backend;
-
-    /// Lists the devices present now.
-    ///
-    /// # Errors
-    /// [`ErrorKind::Backend`] or [`ErrorKind::NotFound`] when the backend's service or library
-    /// is missing (the message says what to install), [`ErrorKind::Timeout`] when discovery did
-    /// not finish in time. Cancel-safe: dropping the future abandons the listing.
-    async fn devices(&self) -> Result<Vec<DeviceInfo>>;
-
-    /// Opens a card reader by id.
-    ///
-    /// # Errors
-    /// [`ErrorKind::NotFound`] for an unknown id, [`ErrorKind::Unsupported`] when this
-    /// provider has no card readers. Cancel-safe.
-    async fn open_reader(&self, id: &DeviceId) -> Result<Box<dyn CardReader>> {
-        Err(unsupported(id, "open card reader"))
-    }
-
-    /// Opens a scanner by id.
-    ///
-    /// # Errors
-    /// [`ErrorKind::NotFound`] for an unknown id, [`ErrorKind::Busy`] when another process
-    /// holds it, [`ErrorKind::Unsupported`] when this provider has no scanners. Cancel-safe.
-    async fn open_scanner(&self, id: &DeviceId) -> Result<Box<dyn Scanner>> {
-        Err(unsupported(id, "open scanner"))
-    }
-
-    /// Opens a printer by id.
-    ///
-    /// # Errors
-    /// [`ErrorKind::NotFound`] for an unknown id, [`ErrorKind::Unsupported`] when this
-    /// provider has no printers. Cancel-safe.
-    async fn open_printer(&self, id: &DeviceId) -> Result<Box<dyn Printer>> {
-        Err(unsupported(id, "open printer"))
-    }
-
-    /// A stream of device arrivals and removals. The default has none and ends at once.
-    fn events(&self) -> BoxStream<DeviceEvent> {
-        Box::pin(futures_util::stream::empty())
-    }
-}
-
-fn unsupported(id: &DeviceId, op: &'static str) -> Error {
-    Error::new(ErrorKind::Unsupported, id.to_string(), op)
-}
-
-/// The result of [`Kit::discover`]: the devices found, and the backends that failed (so one
-/// missing library does not hide the other devices).
-#[derive(Debug, Default)]
-#[non_exhaustive]
-pub struct Discovery {
-    /// Devices found, in provider order.
-    pub devices: Vec<DeviceInfo>,
-    /// Errors of providers that could not list their devices.
-    pub failures: Vec<Error>,
-}
-
-impl Discovery {
-    /// The devices of one kind.
-    pub fn of_kind(&self, kind: DeviceKind) -> impl Iterator<Item = &DeviceInfo> {
-        self.devices.iter().filter(move |d| d.kind == kind)
-    }
-}
-
-/// The whole kit: discovery across providers, opening by [`DeviceId`], one event stream.
-///
-/// ```
-/// # async fn demo() -> buergerkoffer::Result<()> {
-/// use buergerkoffer::{DeviceKind, Kit, mock::MockKit};
-/// let kit = Kit::new().with_provider(MockKit::standard());
-/// let found = kit.discover().await;
-/// let scanner_id = found.of_kind(DeviceKind::Scanner).next().unwrap().id.clone();
-/// let scanner = kit.open_scanner(&scanner_id).await?;
-/// assert_eq!(scanner.info().id, scanner_id);
-/// # Ok(()) }
-/// ```
-#[derive(Clone, Default)]
-pub struct Kit {
-    providers: Vec<Arc<dyn Provider>>,
-    /// The USB bus the kit checks for its devices (`Kit::with_usb`, in `src/usb/kit.rs`).
-    #[cfg(feature = "usb")]
-    pub(crate) usb: Option<Arc<dyn crate::usb::UsbBus>>,
-}
-
-impl fmt::Debug for Kit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list()
-            .entries(self.providers.iter().map(|p| p.backend()))
-            .finish()
-    }
-}
-
-impl Kit {
-    /// An empty kit; add providers with [`with_provider`](Kit::with_provider).
-    pub fn new() -> Self {
-        Kit::default()
-    }
-
-    /// A kit with every backend compiled into this build (by cargo feature). This is the one
-    /// place where features switch backends on.
-    pub fn with_enabled_backends() -> Self {
-        #[allow(unused_mut)]
-        let mut kit = Kit::new();
-        #[cfg(feature = "pcsc")]
-        {
-            kit = kit.with_provider(crate::card::pcsc::PcscProvider::new());
-        }
-        #[cfg(feature = "sane")]
-        {
-            kit = kit.with_provider(crate::scan::sane::SaneProvider::new());
-        }
-        #[cfg(feature = "ipp")]
-        {
-            kit = kit.with_provider(crate::print::ipp::IppProvider::new());
-        }
-        #[cfg(feature = "usb")]
-        {
-            kit = kit.with_usb(crate::usb::RusbBus::new());
-        }
-        kit
-    }
-
-    /// Adds a provider (a backend, a mock kit, or your own fake).
-    #[must_use]
-    pub fn with_provider(mut self, provider: impl Provider + 'static) -> Self {
-        self.providers.push(Arc::new(provider));
-        self
-    }
-
-    /// Adds a shared provider.
-    #[must_use]
-    pub fn with_shared_provider(mut self, provider: Arc<dyn Provider>) -> Self {
-        self.providers.push(provider);
-        self
-    }
-
-    /// The providers, in the order they were added.
-    pub fn providers(&self) -> &[Arc<dyn Provider>] {
-        &self.providers
-    }
-
-    /// Lists the devices of all providers. A provider that fails is reported in
-    /// [`Discovery::failures`]; the others are still listed. Cancel-safe.
-    pub async fn discover(&self) -> Discovery {
-        let results =
-            futures_util::future::join_all(self.providers.iter().map(|p| p.devices())).await;
-        let mut out = Discovery::default();
-        for r in results {
-            match r {
-                Ok(mut d) => out.devices.append(&mut d),
-                Err(e) => {
-                    tracing::warn!(error = %e, "device discovery failed for one backend");
-                    out.failures.push(e);
-                }
-            }
-        }
-        out
-    }
-
-    fn provider_for(&self, id: &DeviceId, op: &'static str) -> Result<&Arc<dyn Provider>> {
-        self.providers
-            .iter()
-            .find(|p| &p.backend() == id.backend())
-            .ok_or_else(|| {
-                Error::new(ErrorKind::NotFound, id.to_string(), op).with_detail(format!(
-                    "no `{}` backend in this kit (is the cargo feature enabled?)",
-                    id.backend()
-                ))
-            })
-    }
-
-    /// Opens a card reader by id.
-    ///
-    /// # Errors
-    /// [`ErrorKind::NotFound`] if no provider serves the id's backend or the device is unknown;
-    /// otherwise as [`Provider::open_reader`]. Cancel-safe.
-    pub async fn open_reader(&self, id: &DeviceId) -> Result<Box<dyn CardReader>> {
-        self.provider_for(id, "open card reader")?
-            .open_reader(id)
-            .await
-    }
-
-    /// Opens a scanner by id.
-    ///
-    /// # Errors
-    /// As [`Kit::open_reader`], for scanners. Cancel-safe.
-    pub async fn open_scanner(&self, id: &DeviceId) -> Result<Box<dyn Scanner>> {
-        self.provider_for(id, "open scanner")?
-            .open_scanner(id)
-            .await
-    }
-
-    /// Opens a printer by id.
-    ///
-    /// # Errors
-    /// As [`Kit::open_reader`], for printers. Cancel-safe.
-    pub async fn open_printer(&self, id: &DeviceId) -> Result<Box<dyn Printer>> {
-        self.provider_for(id, "open printer")?
-            .open_printer(id)
-            .await
-    }
-
-    /// One stream of device events from all providers. It ends when every provider's stream
-    /// has ended.
-    pub fn events(&self) -> BoxStream<DeviceEvent> {
-        Box::pin(futures_util::stream::select_all(
-            self.providers.iter().map(|p| p.events()),
-        ))
-    }
 }
 
 /// Turns a `tokio::sync::broadcast` receiver into an event stream in which a lag becomes an
@@ -490,6 +265,10 @@ mod tests {
         }
         let id: DeviceId = "acme:fake-1".parse().unwrap();
         assert_eq!(id.backend(), &Backend::Custom("acme".into()));
+        // Schemes are case-insensitive and lower-cased; names keep their case.
+        let id: DeviceId = "ACME:Fake-1".parse().unwrap();
+        assert_eq!(id.backend(), &Backend::Custom("acme".into()));
+        assert_eq!(id.to_string(), "acme:Fake-1");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! MockReader / MockCard through `dyn CardReader` / `dyn Card`: scripted APDUs, responders,
 //! card insertion and removal, reader removal, removal during transmit, injected failures
-//! (also inside a transaction), delays and hangs on a paused clock, the PC/SC part 10
-//! feature list, and expectations checked by `done()`.
+//! (also inside a transaction), delays and hangs on a paused clock — ended, as on a real
+//! reader, by pulling the card (`CardRemoved`) or unplugging the reader (`DeviceGone`) — the
+//! PC/SC part 10 feature list, and expectations checked by `done()`.
 
 use std::time::Duration;
 
@@ -89,7 +90,7 @@ async fn done_reports_wrong_unexpected_and_unused_commands() {
     let mut conn = reader.connect(ShareMode::Shared).await.unwrap();
     // Wrong command: refused and reported.
     let e = conn
-        .transmit_raw(&[0x00, 0xA4, 0x00, 0x0C])
+        .transmit_raw(&[0x00, 0xA4, 0x00, 0x0C].into())
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
@@ -103,9 +104,9 @@ async fn done_reports_wrong_unexpected_and_unused_commands() {
 
     // Unexpected command after the script is used up.
     card.expect([ApduStep::new(SELECT, OK)]);
-    conn.transmit_raw(&SELECT).await.unwrap();
+    conn.transmit_raw(&SELECT.into()).await.unwrap();
     assert_eq!(
-        conn.transmit_raw(&SELECT).await.unwrap_err().kind(),
+        conn.transmit_raw(&SELECT.into()).await.unwrap_err().kind(),
         ErrorKind::InvalidInput
     );
     assert!(card.done().unwrap_err().to_string().contains("unexpected"));
@@ -222,6 +223,108 @@ async fn delays_and_hangs_use_tokio_time() {
     assert_eq!(t.elapsed(), Duration::from_millis(1500));
     let r = tokio::time::timeout(Duration::from_secs(30), conn.transmit(&select())).await;
     assert!(r.is_err(), "the hanging step must not answer");
+    card.done().unwrap();
+}
+
+/// What ends a pending transmit in [`pending_transmits_end_like_a_real_reader`].
+#[derive(Clone, Copy, Debug)]
+enum Pull {
+    Card,
+    Reader,
+}
+
+#[tokio::test(start_paused = true)]
+async fn pending_transmits_end_like_a_real_reader() {
+    // A hang and a slow step, ended after 2 s by pulling the card or unplugging the reader:
+    // the transmit fails at once with the kind the PC/SC backend reports.
+    for (step, pull, kind) in [
+        (ApduStep::hang(SELECT), Pull::Card, ErrorKind::CardRemoved),
+        (ApduStep::hang(SELECT), Pull::Reader, ErrorKind::DeviceGone),
+        (
+            ApduStep::new(SELECT, OK).with_delay(Duration::from_secs(3600)),
+            Pull::Card,
+            ErrorKind::CardRemoved,
+        ),
+        (
+            ApduStep::new(SELECT, OK).with_delay(Duration::from_secs(3600)),
+            Pull::Reader,
+            ErrorKind::DeviceGone,
+        ),
+    ] {
+        let what = format!("{step:?} ended by {pull:?}");
+        let card = MockCard::eid();
+        card.expect([step]);
+        let mock = MockReader::new("r").with_card(card.clone());
+        let reader: Box<dyn CardReader> = Box::new(mock.clone());
+        let mut conn = reader.connect(ShareMode::Shared).await.unwrap();
+        let puller = tokio::spawn({
+            let mock = mock.clone();
+            async move {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                match pull {
+                    Pull::Card => drop(mock.remove_card()),
+                    Pull::Reader => mock.unplug(),
+                }
+            }
+        });
+        let t = tokio::time::Instant::now();
+        let r = tokio::time::timeout(Duration::from_secs(600), conn.transmit(&select())).await;
+        let e = r
+            .unwrap_or_else(|_| panic!("{what}: still pending after 600 s"))
+            .unwrap_err();
+        assert_eq!(e.kind(), kind, "{what}: {e}");
+        assert_eq!(t.elapsed(), Duration::from_secs(2), "{what}");
+        assert!(e.to_string().contains("mock:r: transmit"), "{what}: {e}");
+        assert!(e.to_string().contains("during the command"), "{what}: {e}");
+        puller.await.unwrap();
+        // The step was used; the connection stays dead.
+        card.done().unwrap();
+        assert_eq!(
+            conn.transmit(&select()).await.unwrap_err().kind(),
+            kind,
+            "{what}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hang_survives_other_readers_and_a_replug_of_nothing() {
+    // Changes that leave this connection's card in place do not end its hang: a card put
+    // into another reader, and a replug of a reader that was never unplugged.
+    let card = MockCard::eid();
+    card.expect([ApduStep::hang(SELECT)]);
+    let mock = MockReader::new("r").with_card(card.clone());
+    let other = MockReader::new("other");
+    let mut conn = mock.connect(ShareMode::Shared).await.unwrap();
+    let churn = tokio::spawn({
+        let (mock, other) = (mock.clone(), other.clone());
+        async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            other.insert(MockCard::eid());
+            mock.replug();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            other.remove_card();
+        }
+    });
+    let r = tokio::time::timeout(Duration::from_secs(60), conn.transmit(&select())).await;
+    assert!(r.is_err(), "the hang ended: {r:?}");
+    churn.await.unwrap();
+    // Swapping the card in this reader does end it.
+    let swap = tokio::spawn({
+        let mock = mock.clone();
+        async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            mock.insert(MockCard::eid());
+        }
+    });
+    card.expect([ApduStep::hang(SELECT)]);
+    let mut conn = mock.connect(ShareMode::Shared).await.unwrap();
+    let e = tokio::time::timeout(Duration::from_secs(60), conn.transmit(&select()))
+        .await
+        .expect("swapping the card ends the hang")
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::CardRemoved);
+    swap.await.unwrap();
     card.done().unwrap();
 }
 
@@ -456,7 +559,7 @@ async fn closure_responder_sees_raw_commands() {
     let reader = reader_with(&card);
     let mut conn = reader.connect(ShareMode::Shared).await.unwrap();
     assert_eq!(
-        conn.transmit_raw(&[1, 2, 3, 4]).await.unwrap(),
+        conn.transmit_raw(&[1, 2, 3, 4].into()).await.unwrap(),
         [1, 2, 3, 4, 0x90, 0x00]
     );
 }

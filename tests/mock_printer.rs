@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use buergerkoffer::mock::MockPrinter;
+use buergerkoffer::print::raster::{decode_rows, RasterType, HEADER_LEN};
 use buergerkoffer::print::{
     Document, DocumentFormat, JobId, JobState, PrintOptions, PrinterState, ReasonKind, Sides,
     StateReason,
@@ -157,8 +158,18 @@ async fn unsupported_format_names_the_accepted_ones() {
     let mock =
         MockPrinter::new("p").with_formats(vec![DocumentFormat::Pdf, DocumentFormat::PwgRaster]);
     let p: Box<dyn Printer> = Box::new(mock.clone());
+    // A broken JPEG would be rendered to PWG raster: it cannot be read.
     let e = p
         .print(Document::jpeg(&b"\xff\xd8"[..]), &PrintOptions::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    let text = buergerkoffer::print::DocumentBody::Bytes(bytes::Bytes::from_static(b"hello"));
+    let e = p
+        .print(
+            Document::new(DocumentFormat::Other("text/plain".into()), text),
+            &PrintOptions::new(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unsupported);
@@ -169,13 +180,17 @@ async fn unsupported_format_names_the_accepted_ones() {
     );
     assert!(mock.documents().is_empty());
     assert_eq!(p.capabilities().await.unwrap().formats.len(), 2);
-    // A raw scanned page goes as PWG raster; its pixels are recorded.
+    // A raw scanned page goes as PWG raster, as the IPP backend sends it; the mock records
+    // what the printer received, and it decodes back to the page's pixels.
     let page = Page::raw(0, 2, 1, (300, 300), PixelFormat::Gray8, vec![7u8, 9]).unwrap();
     p.print(Document::page(page), &PrintOptions::new())
         .await
         .unwrap();
-    assert_eq!(mock.documents()[0].format, DocumentFormat::PwgRaster);
-    assert_eq!(mock.documents()[0].data.as_ref(), &[7, 9]);
+    let doc = &mock.documents()[0];
+    assert_eq!(doc.format, DocumentFormat::PwgRaster);
+    assert_eq!(&doc.data[..4], b"RaS2");
+    let rows = decode_rows(&doc.data[4 + HEADER_LEN..], RasterType::Sgray8, 2, 1).unwrap();
+    assert_eq!(rows, vec![7, 9]);
 }
 
 #[tokio::test]

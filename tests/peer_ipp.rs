@@ -1,5 +1,5 @@
 //! The IPP backend against a real IPP Everywhere printer (`ippeveprinter` from
-//! cups-ipp-utils, on loopback) and against a tiny fake server that sends broken replies.
+//! cups-ipp-utils, on loopback). Broken replies from a fake server: `ipp_fake_replies.rs`.
 //!
 //! Needs the Debian packages `cups-ipp-utils avahi-daemon dbus` and root (to start the system
 //! bus); missing packages make the tests fail with a message saying what to install.
@@ -9,20 +9,18 @@
 #[path = "peer_ipp/support.rs"]
 mod support;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use buergerkoffer::backend::ipp::{IppPrinter, IppProvider};
 use buergerkoffer::pdf::{encode_page, EncodeOptions, Encoding, PdfOptions, PdfWriter};
-use buergerkoffer::print::ipp::raster::{decode_rows, RasterType, HEADER_LEN};
-use buergerkoffer::print::ipp::{IppPrinter, IppProvider};
+use buergerkoffer::print::raster::{decode_rows, RasterType, HEADER_LEN};
 use buergerkoffer::print::{
     Document, DocumentBody, DocumentFormat, JobId, JobState, JobStatus, PrintColor, PrintOptions,
-    Printer, PrinterState, ReasonKind, Severity, Sides,
+    Printer, PrinterState, Sides, SupplyLevel,
 };
 use buergerkoffer::scan::{Page, PixelFormat};
 use buergerkoffer::{DeviceId, DeviceKind, ErrorKind, Kit, Provider, RawCode};
 use support::{set, Peer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const T: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(200);
@@ -124,6 +122,24 @@ async fn capabilities_and_status_match_ipptool() {
         st.message.as_deref(),
         Some(get("printer-state-message").as_str())
     );
+    // Supplies: ippeveprinter has no marker-* attributes, only IPP Everywhere's
+    // printer-supply (maxcapacity=100, so `level` is the percentage).
+    let names = set(&get("printer-supply-description"));
+    let levels: Vec<SupplyLevel> = set(&get("printer-supply"))
+        .iter()
+        .map(|v| {
+            let l = v
+                .split(';')
+                .find_map(|kv| kv.strip_prefix("level="))
+                .unwrap_or_else(|| panic!("no level in {v}"));
+            SupplyLevel::Percent(l.parse().unwrap())
+        })
+        .collect();
+    assert!(!names.is_empty());
+    let got: Vec<&str> = st.supplies.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(got, names, "{:?}", st.supplies);
+    let got: Vec<SupplyLevel> = st.supplies.iter().map(|s| s.level).collect();
+    assert_eq!(got, levels);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -266,7 +282,7 @@ fn be32(h: &[u8], off: usize) -> u32 {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn pwg_raster_only_printer_gets_raster_and_refuses_pdf() {
+async fn pwg_raster_only_printer_gets_raster_of_pages_pdfs_and_images() {
     let peer = Peer::start("image/pwg-raster", false);
     let printer = open(&peer).await;
     let caps = printer.capabilities().await.unwrap();
@@ -317,29 +333,27 @@ async fn pwg_raster_only_printer_gets_raster_and_refuses_pdf() {
     assert_eq!((be32(h, 372), be32(h, 376)), (240, 150));
     assert_eq!((be32(h, 388), be32(h, 400)), (1, 3), "black_1");
 
-    // A PDF cannot be converted: Unsupported, naming what the printer accepts.
+    // A PDF and a JPEG file are rendered in-process: one sheet each of the printer's
+    // media-default (US letter), sgray_8, 300 dpi.
     let pdf = pdf_bytes(&noise_page(50, 50, PixelFormat::Gray8, 72));
-    let e = printer
-        .print(Document::pdf(pdf), &PrintOptions::new())
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
-    let msg = e.to_string();
-    assert!(msg.contains("application/pdf is not accepted"), "{msg}");
-    assert!(msg.contains("image/pwg-raster"), "{msg}");
-    assert!(msg.contains(&peer.uri), "names the printer: {msg}");
-    // So is a JPEG file (no JPEG decoder).
-    let e = printer
-        .print(
-            Document::jpeg(jpeg_bytes(&noise_page(32, 32, PixelFormat::Gray8, 72))),
-            &PrintOptions::new(),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    let jpeg = jpeg_bytes(&noise_page(32, 32, PixelFormat::Gray8, 72));
+    for doc in [Document::pdf(pdf), Document::jpeg(jpeg)] {
+        let job = printer.print(doc, &PrintOptions::new()).await.unwrap();
+        completed(&printer, job).await;
+        let (name, data) = peer.job_file(job.0);
+        assert!(name.ends_with(".pwg"), "{name}");
+        let h = &data[4..4 + HEADER_LEN];
+        assert_eq!(
+            (be32(h, 372), be32(h, 376)),
+            (2550, 3300),
+            "letter at 300 dpi"
+        );
+        assert_eq!((be32(h, 388), be32(h, 400)), (8, 18), "sgray_8");
+        assert_eq!(&h[1732..1751], b"na_letter_8.5x11in\0");
+    }
     assert_eq!(
         peer.files().len(),
-        2,
+        4,
         "nothing else was sent: {:?}",
         peer.files().keys()
     );
@@ -422,299 +436,6 @@ async fn unreachable_printer_fails_within_the_timeout() {
         let e = ipps.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Unsupported);
         assert!(e.to_string().contains("feature `ipps`"), "{e}");
-    }
-}
-
-// ---- a fake IPP server -------------------------------------------------------------------
-
-/// Reads one HTTP request (headers and a chunked or sized body); returns the IPP body.
-async fn read_request(s: &mut tokio::net::TcpStream) -> Option<Vec<u8>> {
-    let mut buf = Vec::new();
-    let mut tmp = [0u8; 8192];
-    let head_end = loop {
-        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break p + 4;
-        }
-        let n = s.read(&mut tmp).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&tmp[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-    let chunked = head.contains("transfer-encoding: chunked");
-    let len: Option<usize> = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length: "))
-        .and_then(|v| v.trim().parse().ok());
-    loop {
-        let body = &buf[head_end..];
-        let done = if chunked {
-            body.ends_with(b"0\r\n\r\n")
-        } else {
-            body.len() >= len.unwrap_or(0)
-        };
-        if done {
-            break;
-        }
-        let n = s.read(&mut tmp).await.ok()?;
-        if n == 0 {
-            break;
-        }
-        buf.extend_from_slice(&tmp[..n]);
-    }
-    let body = buf[head_end..].to_vec();
-    if !chunked {
-        return Some(body);
-    }
-    // De-chunk.
-    let mut out = Vec::new();
-    let mut rest = &body[..];
-    while let Some(p) = rest.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(std::str::from_utf8(&rest[..p]).ok()?.trim(), 16).ok()?;
-        if size == 0 {
-            break;
-        }
-        out.extend_from_slice(rest.get(p + 2..p + 2 + size)?);
-        rest = rest.get(p + 4 + size..)?;
-    }
-    Some(out)
-}
-
-/// Starts a server that answers request number `i` (with IPP operation `op`) with
-/// `reply(i, op)` and closes the connection. Returns the printer URI.
-async fn fake_printer(reply: impl Fn(usize, u16) -> Vec<u8> + Send + Sync + 'static) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let reply = Arc::new(reply);
-    tokio::spawn(async move {
-        let mut i = 0;
-        while let Ok((mut s, _)) = listener.accept().await {
-            let reply = reply.clone();
-            let n = i;
-            i += 1;
-            tokio::spawn(async move {
-                let Some(body) = read_request(&mut s).await else {
-                    return;
-                };
-                let op = body
-                    .get(2..4)
-                    .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
-                let _ = s.write_all(&reply(n, op)).await;
-                let _ = s.shutdown().await;
-            });
-        }
-    });
-    format!("ipp://127.0.0.1:{port}/ipp/print")
-}
-
-fn http(body: &[u8]) -> Vec<u8> {
-    let mut v = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/ipp\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    v.extend_from_slice(body);
-    v
-}
-
-/// One attribute value: tag, name ("" for additional values), value bytes.
-fn val(tag: u8, name: &str, value: &[u8]) -> Vec<u8> {
-    let mut v = vec![tag];
-    v.extend_from_slice(&(name.len() as u16).to_be_bytes());
-    v.extend_from_slice(name.as_bytes());
-    v.extend_from_slice(&(value.len() as u16).to_be_bytes());
-    v.extend_from_slice(value);
-    v
-}
-
-fn ipp(status: u16, groups: &[(u8, Vec<Vec<u8>>)]) -> Vec<u8> {
-    let mut v = vec![1, 1];
-    v.extend_from_slice(&status.to_be_bytes());
-    v.extend_from_slice(&1u32.to_be_bytes());
-    v.push(0x01);
-    v.extend(val(0x47, "attributes-charset", b"utf-8"));
-    v.extend(val(0x48, "attributes-natural-language", b"en"));
-    for (tag, attrs) in groups {
-        v.push(*tag);
-        for a in attrs {
-            v.extend_from_slice(a);
-        }
-    }
-    v.push(0x03);
-    v
-}
-
-fn printer_group(reasons: &[&str], state: u32) -> (u8, Vec<Vec<u8>>) {
-    let mut attrs = vec![
-        val(0x23, "printer-state", &state.to_be_bytes()),
-        val(0x41, "printer-state-message", b"Paper tray 1 is empty."),
-        val(0x49, "document-format-supported", b"application/pdf"),
-        val(0x22, "printer-is-accepting-jobs", &[1]),
-    ];
-    for (i, r) in reasons.iter().enumerate() {
-        attrs.push(val(
-            0x44,
-            if i == 0 { "printer-state-reasons" } else { "" },
-            r.as_bytes(),
-        ));
-    }
-    (0x04, attrs)
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn state_reasons_and_status_codes_from_a_fake_printer() {
-    let uri = fake_printer(|_, op| match op {
-        // Get-Printer-Attributes
-        0x000B => http(&ipp(
-            0,
-            &[printer_group(
-                &[
-                    "media-empty-error",
-                    "media-jam-warning",
-                    "door-open-report",
-                    "toner-low",
-                    "offline-error",
-                    "com.acme-foo-warning",
-                ],
-                5,
-            )],
-        )),
-        // Validate-Job: attributes not supported, with the unsupported group.
-        0x0004 => http(&ipp(
-            0x040B,
-            &[(0x05, vec![val(0x44, "finishings-col", b"staple")])],
-        )),
-        // Get-Job-Attributes: not found.
-        0x0009 => http(&ipp(0x0406, &[])),
-        // Cancel-Job: not accepting (an unusual code, mapped by class).
-        0x0008 => http(&ipp(0x0506, &[])),
-        _ => http(&ipp(0x0501, &[])),
-    })
-    .await;
-    let printer = IppPrinter::connect(&uri, T).await.unwrap();
-    let st = printer.status().await.unwrap();
-    assert_eq!(st.state, PrinterState::Stopped);
-    let kinds: Vec<(ReasonKind, Severity)> = st
-        .reasons
-        .iter()
-        .map(|r| (r.kind.clone(), r.severity))
-        .collect();
-    assert_eq!(
-        kinds,
-        vec![
-            (ReasonKind::MediaEmpty, Severity::Error),
-            (ReasonKind::MediaJam, Severity::Warning),
-            (ReasonKind::DoorOpen, Severity::Report),
-            (ReasonKind::TonerLow, Severity::Error),
-            (ReasonKind::Offline, Severity::Error),
-            (ReasonKind::Other("com.acme-foo".into()), Severity::Warning),
-        ]
-    );
-    assert_eq!(st.blocking_error(), Some(ErrorKind::MediaEmpty));
-    assert_eq!(st.message.as_deref(), Some("Paper tray 1 is empty."));
-
-    let e = printer
-        .print(Document::pdf(&b"%PDF-1.7"[..]), &PrintOptions::new())
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
-    assert_eq!(e.raw(), Some(RawCode::Ipp(0x040B)));
-    let msg = e.to_string();
-    assert!(
-        msg.contains("Validate-Job") && msg.contains("finishings-col"),
-        "{msg}"
-    );
-
-    let e = printer.job(JobId(7)).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::NotFound);
-    assert!(e.to_string().contains("job 7"), "{e}");
-    let e = printer.cancel(JobId(7)).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Busy, "{e}");
-    assert_eq!(e.raw(), Some(RawCode::Ipp(0x0506)));
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn malformed_and_truncated_replies_are_protocol_errors() {
-    let good = ipp(0, &[printer_group(&["none"], 3)]);
-    let cases: Vec<(&str, Vec<u8>, ErrorKind)> = vec![
-        (
-            "not HTTP",
-            b"\x00\x01garbage garbage garbage\r\n\r\n".to_vec(),
-            ErrorKind::Protocol,
-        ),
-        ("empty reply", Vec::new(), ErrorKind::Protocol),
-        (
-            "HTTP, body shorter than its length",
-            {
-                let mut v = http(&good);
-                v.truncate(v.len() - good.len() / 2);
-                v
-            },
-            ErrorKind::Protocol,
-        ),
-        ("IPP header only", http(&good[..5]), ErrorKind::Protocol),
-        (
-            "attributes cut in the middle",
-            http(&good[..good.len() - 7]),
-            ErrorKind::Protocol,
-        ),
-        (
-            "bad tag",
-            http(&[1, 1, 0, 0, 0, 0, 0, 1, 0x01, 0x99, 0, 0]),
-            ErrorKind::Protocol,
-        ),
-        (
-            "value length past the end",
-            http(&[
-                1, 1, 0, 0, 0, 0, 0, 1, 0x04, 0x21, 0, 1, b'x', 0xFF, 0xFF, 1,
-            ]),
-            ErrorKind::Protocol,
-        ),
-        (
-            "integer of 1 byte",
-            http(&ipp(0, &[(0x04, vec![val(0x23, "printer-state", &[3])])])),
-            ErrorKind::Protocol,
-        ),
-        (
-            "no printer-state",
-            http(&ipp(0, &[(0x04, vec![])])),
-            ErrorKind::Protocol,
-        ),
-        (
-            "HTTP 500",
-            b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n".to_vec(),
-            ErrorKind::Backend,
-        ),
-        (
-            "HTTP 404",
-            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
-            ErrorKind::NotFound,
-        ),
-        (
-            "IPP status unknown",
-            http(&ipp(0x0999, &[])),
-            ErrorKind::Protocol,
-        ),
-    ];
-    for (what, reply, kind) in cases {
-        let r = reply.clone();
-        let uri = fake_printer(move |_, _| r.clone()).await;
-        let printer = IppPrinter::open(&uri)
-            .unwrap()
-            .with_timeout(Duration::from_secs(5));
-        let t0 = Instant::now();
-        let e = printer.status().await.unwrap_err();
-        assert_eq!(e.kind(), kind, "{what}: {e}");
-        assert!(
-            t0.elapsed() < Duration::from_secs(5),
-            "{what}: {:?}",
-            t0.elapsed()
-        );
-        assert!(e.to_string().contains(&uri), "{what}: {e}");
-        if what == "HTTP 500" {
-            assert_eq!(e.raw(), Some(RawCode::Http(500)));
-        }
     }
 }
 

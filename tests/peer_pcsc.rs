@@ -10,8 +10,8 @@ mod threads;
 
 use std::time::Duration;
 
+use buergerkoffer::backend::pcsc::{PcscProvider, PcscReader};
 use buergerkoffer::card::eid::{self, ReadLength};
-use buergerkoffer::card::pcsc::{PcscProvider, PcscReader};
 use buergerkoffer::card::{
     Atr, CardReader, CommandApdu, Disposition, ReaderEvent, ShareMode, StatusWord,
 };

@@ -8,53 +8,22 @@
 #![cfg(feature = "sane")]
 
 mod pdf_util;
+mod sane_peer;
+#[path = "sane_peer/scan.rs"]
+mod sane_scan;
 mod threads;
 
-use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use buergerkoffer::backend::sane::SaneProvider;
 use buergerkoffer::pipeline::{scan_to_pdf, ScanToPdfOptions};
-use buergerkoffer::scan::sane::{SaneProvider, SaneScanner};
 use buergerkoffer::scan::{
     pnm, ColorMode, Page, PageData, PixelFormat, Resolutions, ScanArea, ScanRequest, Source,
 };
 use buergerkoffer::{Backend, DeviceId, ErrorKind, Kit, Provider, RawCode, Scanner};
-
-const INSTALL: &str = "install the Debian packages `libsane1 sane-utils`";
-const LIMIT: Duration = Duration::from_secs(120);
-
-/// Writes the test configuration and points this process (and its scanimage children) at it.
-fn sane_env() -> &'static PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        // Under cargo's per-target scratch directory, one per test process.
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("sane-config-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("dll.conf"), "test\n").unwrap();
-        std::fs::write(dir.join("test.conf"), "number_of_devices 40\n").unwrap();
-        // SAFETY-free in edition 2021; done once, before any thread of this test binary
-        // touches libsane or spawns scanimage (every test calls this first).
-        std::env::set_var("SANE_CONFIG_DIR", &dir);
-        match Command::new("scanimage").arg("--version").output() {
-            Ok(o) if o.status.success() => {}
-            Ok(o) => panic!("`scanimage --version` failed: {o:?}; {INSTALL}"),
-            Err(e) => panic!("cannot run `scanimage` ({e}); {INSTALL}"),
-        }
-        dir
-    })
-}
-
-async fn open(n: u32) -> SaneScanner {
-    sane_env();
-    let id: DeviceId = format!("sane:test:{n}").parse().unwrap();
-    match SaneProvider::new().open(&id).await {
-        Ok(s) => s,
-        Err(e) => panic!("cannot open {id}: {e} ({INSTALL})"),
-    }
-}
+use sane_peer::{sane_env, INSTALL};
+use sane_scan::{area, open, scan_all, LIMIT};
 
 /// Runs `scanimage -d test:N ARGS --format=pnm` and decodes its output.
 ///
@@ -115,28 +84,6 @@ fn raw(page: &Page) -> (PixelFormat, &[u8]) {
     }
 }
 
-/// Scans and collects pages and the error (if any) that ended the stream.
-async fn scan_all(s: &SaneScanner, req: &ScanRequest) -> (Vec<Page>, Option<buergerkoffer::Error>) {
-    let mut stream = s.scan(req).await.unwrap_or_else(|e| panic!("scan: {e}"));
-    let mut pages = Vec::new();
-    while let Some(p) = stream.next_page().await {
-        match p {
-            Ok(p) => pages.push(p),
-            Err(e) => return (pages, Some(e)),
-        }
-    }
-    (pages, None)
-}
-
-fn area(w: f64, h: f64) -> ScanArea {
-    ScanArea {
-        x_mm: 0.0,
-        y_mm: 0.0,
-        width_mm: w,
-        height_mm: h,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_lists_the_test_devices_and_kit_opens_them() {
     sane_env();
@@ -150,7 +97,9 @@ async fn discovery_lists_the_test_devices_and_kit_opens_them() {
         assert_eq!(first.vendor.as_deref(), Some("Noname"));
         assert_eq!(first.name, "Noname frontend-tester");
         // The ids round-trip and open through the kit.
-        let kit = Kit::with_enabled_backends();
+        // Only the SANE backend: in the full-feature suite the kit also has PC/SC, whose
+        // service another test binary may just have stopped.
+        let kit = Kit::new().with_provider(SaneProvider::new());
         let found = kit.discover().await;
         assert!(found.failures.is_empty(), "{:?}", found.failures);
         let id: DeviceId = "sane:test:1".parse().unwrap();
@@ -622,123 +571,4 @@ impl AreaExt for ScanArea {
             ..*self
         }
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn discovery_times_out_while_libsane_is_stuck_and_works_afterwards() {
-    tokio::time::timeout(LIMIT, async {
-        let s = open(13).await;
-        // Keep the libsane thread inside slow sane_read calls (100 ms each).
-        let slow = ScanRequest::new()
-            .resolution(100)
-            .mode(ColorMode::Gray)
-            .area(area(200.0, 200.0))
-            .option("read-delay", "yes")
-            .option("read-delay-duration", "100000");
-        let stream = s.scan(&slow).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let quick = SaneProvider::new().with_discovery_timeout(Duration::from_millis(20));
-        let mut outcome = None;
-        // The listing can slip in between two reads; a few tries make that vanishingly rare.
-        for _ in 0..5 {
-            match quick.devices().await {
-                Err(e) if e.kind() == ErrorKind::Timeout => {
-                    outcome = Some(e);
-                    break;
-                }
-                Ok(_) => continue,
-                Err(e) => panic!("{e}"),
-            }
-        }
-        let e = outcome.expect("discovery never timed out");
-        assert!(
-            e.to_string().starts_with("sane: list devices: timed out"),
-            "{e}"
-        );
-        drop(stream);
-        let devices = SaneProvider::new().devices().await.unwrap();
-        assert_eq!(devices.len(), 40);
-    })
-    .await
-    .unwrap();
-}
-
-/// Runs one `child_*` test of this binary in a fresh process (its own libsane, nothing else
-/// running) and checks that it reported success.
-fn run_child(name: &str, envs: &[(&str, &str)]) {
-    sane_env();
-    let exe = std::env::current_exe().unwrap();
-    let out = Command::new(exe)
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .env("BK_SANE_CHILD", name)
-        .envs(envs.iter().copied())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{name} failed:\n{stdout}\n{stderr}");
-    assert!(
-        stdout.contains(&format!("CHILD-OK {name}")),
-        "{name} did not run:\n{stdout}\n{stderr}"
-    );
-}
-
-/// Whether this process runs `name` as a child of [`run_child`]. In the normal test run the
-/// `child_*` tests return at once: their checks run in the child the parent test starts.
-fn is_child(name: &str) -> bool {
-    std::env::var("BK_SANE_CHILD").is_ok_and(|v| v == name)
-}
-
-#[test]
-fn a_missing_libsane_is_not_found_naming_the_packages() {
-    run_child(
-        "child_missing_libsane",
-        &[("BUERGERKOFFER_LIBSANE", "/nonexistent/libsane.so.1")],
-    );
-}
-
-#[tokio::test]
-async fn child_missing_libsane() {
-    if !is_child("child_missing_libsane") {
-        return;
-    }
-    let e = SaneProvider::new().devices().await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::NotFound);
-    let msg = e.to_string();
-    assert!(msg.contains("/nonexistent/libsane.so.1"), "{msg}");
-    assert!(msg.contains("libsane1 sane-utils"), "{msg}");
-    let e = Kit::with_enabled_backends()
-        .open_scanner(&"sane:test".parse().unwrap())
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::NotFound);
-    assert!(e.to_string().contains("libsane1 sane-utils"), "{e}");
-    println!("CHILD-OK child_missing_libsane");
-}
-
-#[test]
-fn the_libsane_thread_ends_with_its_last_user_and_restarts() {
-    run_child("child_thread_lifecycle", &[]);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn child_thread_lifecycle() {
-    if !is_child("child_thread_lifecycle") {
-        return;
-    }
-    let req = ScanRequest::new()
-        .resolution(50)
-        .mode(ColorMode::Gray)
-        .area(area(20.0, 20.0));
-    for round in 0..2 {
-        let s = open(14).await;
-        assert_eq!(threads::named("libsane"), 1, "round {round}");
-        let (pages, err) = scan_all(&s, &req).await;
-        assert!(err.is_none(), "{err:?}");
-        assert_eq!(pages.len(), 1);
-        drop(s);
-        // sane_close, sane_exit, thread gone.
-        threads::wait_for("libsane", 0, Duration::from_secs(10)).await;
-    }
-    println!("CHILD-OK child_thread_lifecycle");
 }

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use buergerkoffer::mock::MockScanner;
 use buergerkoffer::pdf::{Encoding, Metadata};
 use buergerkoffer::pipeline::{pages_to_pdf, scan_to_pdf, Progress, ScanToPdfOptions};
-use buergerkoffer::scan::{ColorMode, Page, PageStream, PixelFormat, ScanRequest, Source};
+use buergerkoffer::scan::{
+    ColorMode, Page, PageStream, PixelFormat, ScanArea, ScanRequest, Source,
+};
 use buergerkoffer::{ErrorKind, Scanner};
 use pdf_util::*;
 
@@ -19,6 +21,7 @@ fn adf(dpi: u32, mode: ColorMode) -> ScanRequest {
         .resolution(dpi)
         .mode(mode)
         .source(Source::Adf)
+        .area(ScanArea::A4)
 }
 
 /// Files in `dir` other than `keep`.
@@ -289,4 +292,160 @@ async fn g4_on_a_colour_scan_is_unsupported_and_leaves_nothing() {
     // The scanner is free again for the next job.
     let _ = scanner.info();
     assert!(!scanner.is_busy());
+}
+
+// ------------------------------------------------- output files: part files, mode, read-only
+
+/// Start time of this process in clock ticks since boot (`/proc/self/stat` field 22).
+fn my_start_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 1..];
+    after.split_whitespace().nth(19).unwrap().parse().unwrap()
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v = leftovers(dir, &[]);
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_part_files_of_dead_runs_are_removed_at_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A pid above the kernel's pid_max can belong to no process.
+    let pid_max: u64 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let dead = pid_max + 1;
+    let me = std::process::id();
+    let start = my_start_ticks();
+    let stale = [
+        format!(".old.pdf.{dead}-0.part"), // the naming of earlier versions
+        format!(".antrag.pdf.{dead}-12345-3.part"),
+        format!(".reused.pdf.{me}-{}-0.part", start + 1), // our pid, another process
+    ];
+    let kept = [
+        format!(".live.pdf.{me}-{start}-9.part"), // this process: may be a running job
+        ".notes.part".to_owned(),
+        format!("old.pdf.{dead}-0.part"),
+        format!(".a.pdf.{dead}-x-0.part"),
+        format!(".b.pdf.{dead}-0.part.bak"),
+    ];
+    for n in stale.iter().chain(&kept) {
+        std::fs::write(d.join(n), vec![7u8; 1 << 20]).unwrap();
+    }
+    let dir_like = format!(".dir.pdf.{dead}-0.part");
+    std::fs::create_dir(d.join(&dir_like)).unwrap();
+    let link_like = format!(".link.pdf.{dead}-0.part");
+    std::os::unix::fs::symlink("elsewhere", d.join(&link_like)).unwrap();
+
+    let scanner = MockScanner::new("scanner").with_adf_pages(1);
+    let out = d.join("new.pdf");
+    scan_to_pdf(
+        &scanner,
+        &adf(75, ColorMode::Gray),
+        &out,
+        &ScanToPdfOptions::new(),
+    )
+    .await
+    .unwrap();
+    qpdf_check(&out);
+    let mut want: Vec<String> = kept.to_vec();
+    want.extend([dir_like, link_like, "new.pdf".to_owned()]);
+    want.sort();
+    assert_eq!(names(d), want, "only the part files of dead runs go");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_pdfs_are_private_from_the_first_byte_or_take_the_callers_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let part_modes = Arc::new(Mutex::new(Vec::new()));
+    let seen = part_modes.clone();
+    let opts = ScanToPdfOptions::new().on_progress(move |_| {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.to_string_lossy().ends_with(".part") {
+                seen.lock().unwrap().push(mode(&p));
+            }
+        }
+    });
+    let scanner = MockScanner::new("scanner").with_adf_pages(2);
+    let out = dir.path().join("private.pdf");
+    scan_to_pdf(&scanner, &adf(75, ColorMode::Gray), &out, &opts)
+        .await
+        .unwrap();
+    assert_eq!(mode(&out), 0o600, "the umask is {:?}", umask());
+    assert_eq!(*part_modes.lock().unwrap(), vec![0o600, 0o600]);
+
+    let shared = dir.path().join("shared.pdf");
+    let opts = ScanToPdfOptions::new().file_mode(0o640);
+    scan_to_pdf(&scanner, &adf(75, ColorMode::Gray), &shared, &opts)
+        .await
+        .unwrap();
+    assert_eq!(mode(&shared), 0o640);
+    let e = scan_to_pdf(
+        &scanner,
+        &adf(75, ColorMode::Gray),
+        dir.path().join("odd.pdf"),
+        &ScanToPdfOptions::new().file_mode(0o170_000),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+}
+
+fn umask() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("Umask"))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_target_is_kept_unless_replacing_is_allowed() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bescheid.pdf");
+    std::fs::write(&out, b"keep me").unwrap();
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let scanner = MockScanner::new("scanner").with_adf_pages(2);
+    let err = scan_to_pdf(
+        &scanner,
+        &adf(75, ColorMode::Gray),
+        &out,
+        &ScanToPdfOptions::new(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("bescheid.pdf") && msg.contains("read-only"),
+        "{msg}"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
+    assert_eq!(scanner.jobs_started(), 0, "refused before scanning");
+    assert_eq!(
+        leftovers(dir.path(), &["bescheid.pdf"]),
+        Vec::<String>::new()
+    );
+
+    let opts = ScanToPdfOptions::new().replace_read_only(true);
+    let done = scan_to_pdf(&scanner, &adf(75, ColorMode::Gray), &out, &opts)
+        .await
+        .unwrap();
+    assert_eq!(done.pages, 2);
+    qpdf_check(&out);
+    assert_eq!(
+        leftovers(dir.path(), &["bescheid.pdf"]),
+        Vec::<String>::new()
+    );
 }

@@ -1,25 +1,26 @@
 //! Smart-card readers and cards: the [`CardReader`] and [`Card`] traits and their value types.
 //!
 //! This module holds only traits and value types; backends live in their own files
-//! (`pcsc` behind the `pcsc` feature, the always-present mocks in [`crate::mock`]).
+//! (`backend::pcsc` behind the `pcsc` feature, the always-present mocks in [`crate::mock`]).
 //!
 //! A [`Card`] has one required exchange method, [`Card::transmit_raw`]; [`Card::transmit`]
 //! is defaulted on top of it and handles `61xx` (GET RESPONSE) and `6Cxx` (wrong Le) for every
-//! backend alike.
+//! backend alike. Commands reach a backend as [`CommandBytes`], which know whether they carry a
+//! secret (see [`apdu`]).
 
 pub mod apdu;
 pub mod eid;
 pub mod tlv;
 
-#[cfg(feature = "pcsc")]
-pub mod pcsc;
+#[cfg(test)]
+pub(crate) mod script_card;
 
 use std::fmt;
 use std::str::FromStr;
 
 use async_trait::async_trait;
 
-pub use apdu::{CommandApdu, ResponseApdu, StatusWord};
+pub use apdu::{CommandApdu, CommandBytes, ResponseApdu, SecretBytes, StatusWord};
 
 use crate::device::{BoxStream, DeviceInfo};
 use crate::error::{Error, ErrorKind, Result};
@@ -300,11 +301,15 @@ pub trait Card: Send + Sync {
     /// Sends encoded command bytes, returns the encoded response (data and status word),
     /// exactly as the reader delivered them.
     ///
+    /// A backend must not log, keep or put into an error the bytes of a `command` that
+    /// [`is_secret`](CommandBytes::is_secret) (its `Debug` and `Display` are safe to log).
+    /// Raw bytes convert with `From`: `card.transmit_raw(&[0x00, 0xA4, 0x04, 0x0C].into())`.
+    ///
     /// # Errors
     /// [`ErrorKind::CardRemoved`] when the card was pulled or reset, [`ErrorKind::DeviceGone`]
     /// when the reader went away, [`ErrorKind::Timeout`], [`ErrorKind::Backend`].
     /// Not cancel-safe: the command may have reached the card.
-    async fn transmit_raw(&mut self, command: &[u8]) -> Result<Vec<u8>>;
+    async fn transmit_raw(&mut self, command: &CommandBytes) -> Result<Vec<u8>>;
 
     /// Sends a command APDU and returns the full response, following `61xx` with GET RESPONSE
     /// and resending on `6Cxx` with the Le the card asks for.

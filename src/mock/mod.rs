@@ -26,8 +26,9 @@ mod scanner;
 mod script;
 
 pub use card::{
-    ApduStep, MockCard, MockReader, FEATURE_EXECUTE_PACE, FEATURE_MODIFY_PIN_DIRECT,
-    FEATURE_VERIFY_PIN_DIRECT, GET_FEATURE_REQUEST,
+    ApduStep, MockCard, MockReader, EID_CAN, EID_PIN, EID_PROTECTED_DATA, EID_PROTECTED_FID,
+    EID_PUK, FEATURE_EXECUTE_PACE, FEATURE_MODIFY_PIN_DIRECT, FEATURE_VERIFY_PIN_DIRECT,
+    GET_FEATURE_REQUEST,
 };
 pub use content::render_page;
 pub use folder::FolderScanner;
@@ -41,11 +42,10 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 
 use crate::card::CardReader;
-use crate::device::{
-    broadcast_stream, Backend, BoxStream, DeviceEvent, DeviceId, DeviceInfo, Provider,
-};
+use crate::device::{broadcast_stream, Backend, BoxStream, DeviceEvent, DeviceId, DeviceInfo};
 use crate::error::{Error, ErrorKind, Result};
 use crate::print::Printer;
+use crate::provider::Provider;
 use crate::scan::Scanner;
 use script::lock;
 

@@ -15,11 +15,11 @@ use tokio::time::Instant;
 use super::script::{lock, Script};
 use crate::device::{DeviceId, DeviceInfo, DeviceKind};
 use crate::error::{Error, ErrorKind, Result};
+use crate::print::convert::{self, Target};
 use crate::print::{
-    Document, DocumentBody, DocumentFormat, JobId, JobState, JobStatus, PrintOptions, Printer,
-    PrinterCapabilities, PrinterState, PrinterStatus, Sides, StateReason,
+    Document, DocumentFormat, JobId, JobState, JobStatus, PrintOptions, Printer,
+    PrinterCapabilities, PrinterState, PrinterStatus, RasterSupport, Sides, StateReason, Supply,
 };
-use crate::scan::PageData;
 
 /// A document the mock printer received.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,7 +33,9 @@ pub struct PrintedDocument {
     pub name: Option<String>,
     /// The options it was printed with.
     pub options: PrintOptions,
-    /// Its bytes, as [`Document::read_all`] read them (raw pixels for a raw page).
+    /// Its bytes as the printer receives them: the document as it is, or converted or
+    /// rendered exactly as the IPP backend would send it
+    /// ([`convert::body`](crate::print::convert::body)).
     pub data: Bytes,
 }
 
@@ -56,7 +58,7 @@ pub struct PrintedDocument {
 /// printer.set_reasons(vec![StateReason::from_keyword("media-empty-error").unwrap()]);
 /// let job = printer.print(Document::pdf(&b"%PDF-1.7"[..]), &PrintOptions::new()).await?;
 /// tokio::time::sleep(Duration::from_secs(60)).await;
-/// assert_eq!(printer.job(job).await?.state, JobState::Pending); // held: no paper
+/// assert_eq!(printer.job(job).await?.state, JobState::Pending); // waits: no paper (reasons say printer-stopped, media-empty-error)
 /// printer.clear_reasons();
 /// let done = printer.wait_for_job(job, Duration::from_secs(10), Duration::from_millis(100)).await?;
 /// assert_eq!(done.state, JobState::Completed);
@@ -79,6 +81,7 @@ struct Inner {
 
 struct State {
     reasons: Vec<StateReason>,
+    supplies: Vec<Supply>,
     caps: PrinterCapabilities,
     jobs: BTreeMap<u32, Job>,
     next_id: u32,
@@ -185,12 +188,15 @@ impl MockPrinter {
             color: true,
             max_copies: 99,
             resolutions: vec![(300, 300), (600, 600)],
+            media_default: Some("iso_a4_210x297mm".into()),
+            raster: RasterSupport::default(),
         };
         MockPrinter {
             inner: Arc::new(Inner {
                 info,
                 state: Mutex::new(State {
                     reasons: Vec::new(),
+                    supplies: Vec::new(),
                     caps,
                     jobs: BTreeMap::new(),
                     next_id: 1,
@@ -211,6 +217,14 @@ impl MockPrinter {
     #[must_use]
     pub fn with_formats(self, formats: Vec<DocumentFormat>) -> Self {
         lock(&self.inner.state).caps.formats = formats;
+        self
+    }
+
+    /// Sets the whole capabilities (formats, media, raster support...), e.g. those an IPP
+    /// printer reported, so the mock converts documents exactly as that printer is sent them.
+    #[must_use]
+    pub fn with_capabilities(self, caps: PrinterCapabilities) -> Self {
+        lock(&self.inner.state).caps = caps;
         self
     }
 
@@ -240,6 +254,13 @@ impl MockPrinter {
     /// Adds one state reason.
     pub fn add_reason(&self, reason: StateReason) {
         self.update(|s| s.reasons.push(reason));
+    }
+
+    /// Sets the supplies [`Printer::status`] reports (none by default). Levels are reported
+    /// as set; they do not change by printing, and a low level stops nothing (the printer's
+    /// reasons, e.g. `toner-empty-error`, do that).
+    pub fn set_supplies(&self, supplies: Vec<Supply>) {
+        lock(&self.inner.state).supplies = supplies;
     }
 
     /// Clears all state reasons: held and stopped jobs resume.
@@ -341,7 +362,9 @@ impl Printer for MockPrinter {
         } else {
             PrinterState::Idle
         };
-        Ok(PrinterStatus::new(state, s.reasons.clone()))
+        let mut st = PrinterStatus::new(state, s.reasons.clone());
+        st.supplies = s.supplies.clone();
+        Ok(st)
     }
 
     async fn print(&self, document: Document, options: &PrintOptions) -> Result<JobId> {
@@ -375,26 +398,14 @@ impl Printer for MockPrinter {
             }
             s.caps.clone()
         };
-        if !caps.accepts(&document.format) {
-            let accepted: Vec<&str> = caps.formats.iter().map(DocumentFormat::mime).collect();
-            return Err(
-                Error::new(ErrorKind::Unsupported, id, "print").with_detail(format!(
-                    "{} is not accepted; the printer accepts {}",
-                    document.format,
-                    accepted.join(", ")
-                )),
-            );
-        }
         self.check_options(&caps, options)?;
-        let format = document.format.clone();
+        // The same negotiation and conversion as the IPP backend: a scanned page becomes PWG
+        // raster, JPEG or PDF as the printer's formats say; other documents go as they are.
+        let plan = convert::plan(&id, &document, options, &Target::new(&caps))?;
+        let format = plan.format();
         let name = document.name.clone();
-        let data = match document.body {
-            DocumentBody::Page(p) => match p.data {
-                PageData::Raw { pixels, .. } => pixels,
-                PageData::Jpeg { data, .. } => data,
-            },
-            body => Document { body, ..document }.read_all(&id).await?,
-        };
+        // Exactly what the IPP backend would send: the same body, read whole.
+        let data = convert::body_bytes(&id, document, &plan, options.media.as_deref()).await?;
         let mut s = self.checked("print")?;
         let n = s.next_id;
         s.next_id += 1;

@@ -140,6 +140,18 @@ impl MockScanner {
         }
     }
 
+    /// A scanner with id `mock:NAME` whose model name is `model` and serial number `serial`:
+    /// e.g. the same scanner plugged back in under another name, for replug tests
+    /// ([`Kit::stable_scanner`](crate::Kit::stable_scanner)).
+    pub fn with_identity(name: &str, model: &str, serial: &str) -> Self {
+        let mut s = MockScanner::new(name);
+        if let Some(inner) = Arc::get_mut(&mut s.inner) {
+            inner.info.name = model.to_owned();
+            inner.info.serial = Some(serial.to_owned());
+        }
+        s
+    }
+
     /// Sets the number of sheets in the feeder (builder form of
     /// [`set_adf_pages`](Self::set_adf_pages)).
     #[must_use]
@@ -401,7 +413,11 @@ impl Scanner for MockScanner {
         // From here on the guard inside `Job` releases `busy`.
         let format = Self::pixel_format(request);
         let dpi = request.resolution;
-        let (w, h) = request.area.unwrap_or(ScanArea::A4).pixels(dpi);
+        // No area is the whole area of the source, as the SANE backend scans it.
+        let (w, h) = request
+            .area
+            .unwrap_or(ScanArea::whole(cfg.caps.max_area_mm))
+            .pixels(dpi);
         let mut job = Job {
             scanner: self.clone(),
             format,

@@ -1,6 +1,7 @@
 //! Page encoders: one [`Page`] in, one [`EncodedImage`] (a PDF image stream) out.
 //!
-//! JPEG (`DCTDecode`, `jpeg-encoder` with SIMD), Flate (`flate2` on `zlib-rs`), CCITT Group 4
+//! JPEG (`DCTDecode`: libjpeg-turbo loaded at run time when the system has it, otherwise
+//! `jpeg-encoder` with SIMD; see [`super::jpeg`]), Flate (`flate2` on `zlib-rs`), CCITT Group 4
 //! (`fax`), and pass-through of pages that are already JPEG. 16-bit samples are reduced to 8
 //! bits first (the high byte of each big-endian sample). Encoding is CPU work: call it from a
 //! blocking thread, never on the async runtime.
@@ -9,6 +10,7 @@ use std::io::Write;
 
 use bytes::Bytes;
 
+use super::jpeg::{self, JpegEncoder};
 use crate::error::{Error, ErrorKind, Result};
 use crate::scan::{Page, PageData, PixelFormat};
 
@@ -95,6 +97,9 @@ pub struct EncodedImage {
     pub data: Bytes,
     /// Bytes of the page before encoding (raw pixels or the JPEG as received).
     pub input_bytes: usize,
+    /// The JPEG encoder that encoded this page; `None` when the page was not JPEG-encoded
+    /// here (Flate, G4, or a JPEG page passed through).
+    pub jpeg_encoder: Option<JpegEncoder>,
 }
 
 /// Encoding settings for [`encode_page`].
@@ -106,6 +111,9 @@ pub struct EncodeOptions {
     pub quality: u8,
     /// Flate level 0..=9.
     pub flate_level: u32,
+    /// Which JPEG encoder (default [`JpegEncoder::Auto`]: libjpeg-turbo when the system has
+    /// it, otherwise the pure-Rust encoder).
+    pub jpeg_encoder: JpegEncoder,
 }
 
 impl Default for EncodeOptions {
@@ -114,6 +122,7 @@ impl Default for EncodeOptions {
             encoding: Encoding::Auto,
             quality: 85,
             flate_level: 6,
+            jpeg_encoder: JpegEncoder::Auto,
         }
     }
 }
@@ -124,11 +133,16 @@ fn err(kind: ErrorKind, page: &Page, detail: impl Into<String>) -> Error {
 
 /// Encodes one page.
 ///
+/// A JPEG page passes through only if [`jpeg::validate`](crate::scan::jpeg::validate) accepts its data (a complete JPEG a
+/// PDF reader decodes) and its header has the page's size and channels; the image goes in
+/// up to its EOI marker, without anything after it.
+///
 /// # Errors
-/// [`ErrorKind::Unsupported`] for G4 on a page that is not 1-bit, or a page wider or higher
-/// than 65535 pixels for JPEG; [`ErrorKind::Protocol`] when the page's pixel buffer does not
-/// match its size (a `Page` built by hand); [`ErrorKind::InvalidInput`] for a quality outside
-/// 1..=100.
+/// [`ErrorKind::Unsupported`] for G4 on a page that is not 1-bit, a page wider or higher
+/// than 65535 pixels for JPEG, or a JPEG page PDF readers cannot decode (arithmetic coding,
+/// 12-bit, ...); [`ErrorKind::Protocol`] when the page's pixel buffer does not match its size
+/// (a `Page` built by hand) or its JPEG data fails [`jpeg::validate`](crate::scan::jpeg::validate) or differs from the
+/// page in size or channels; [`ErrorKind::InvalidInput`] for a quality outside 1..=100.
 pub fn encode_page(page: &Page, opts: &EncodeOptions) -> Result<EncodedImage> {
     let (format, pixels) = match &page.data {
         PageData::Jpeg { channels, data } => {
@@ -150,6 +164,24 @@ pub fn encode_page(page: &Page, opts: &EncodeOptions) -> Result<EncodedImage> {
                     "CCITT G4 needs a 1-bit page, this page is a JPEG",
                 ));
             }
+            // Pass through only what a PDF reader decodes, and only the image (up to EOI).
+            let name = format!("page {}", page.index + 1);
+            let layout = crate::scan::jpeg::validate(data, &name).map_err(|e| {
+                let detail = format!("JPEG data of {name}: {e}");
+                err(e.kind(), page, detail).with_source(e)
+            })?;
+            let info = layout.info;
+            if (info.width, info.height, info.components) != (page.width, page.height, *channels) {
+                return Err(err(
+                    ErrorKind::Protocol,
+                    page,
+                    format!(
+                        "the page says {}x{} with {channels} channels, its JPEG {}x{} with {}",
+                        page.width, page.height, info.width, info.height, info.components
+                    ),
+                ));
+            }
+            let data = data.slice(..layout.len);
             return Ok(EncodedImage {
                 index: page.index,
                 width: page.width,
@@ -158,8 +190,9 @@ pub fn encode_page(page: &Page, opts: &EncodeOptions) -> Result<EncodedImage> {
                 color,
                 bits_per_component: 8,
                 filter: ImageFilter::Dct,
-                data: data.clone(),
-                input_bytes: data.len(),
+                input_bytes: page.byte_len(),
+                data,
+                jpeg_encoder: None,
             });
         }
         PageData::Raw { format, pixels } => (*format, pixels),
@@ -187,6 +220,7 @@ pub fn encode_page(page: &Page, opts: &EncodeOptions) -> Result<EncodedImage> {
         filter,
         data: Bytes::from(data),
         input_bytes: pixels.len(),
+        jpeg_encoder: None,
     };
     let encoding = match (opts.encoding, format) {
         (Encoding::Auto, PixelFormat::Bw1) => Encoding::G4,
@@ -226,81 +260,32 @@ pub fn encode_page(page: &Page, opts: &EncodeOptions) -> Result<EncodedImage> {
                     format!("JPEG cannot hold {}x{} pixels", page.width, page.height),
                 ));
             };
+            if opts.jpeg_encoder == JpegEncoder::LibjpegTurbo {
+                if let Err(why) = JpegEncoder::libjpeg_turbo_available() {
+                    return Err(err(
+                        ErrorKind::Unsupported,
+                        page,
+                        format!("libjpeg-turbo was asked for: {why}; install the Debian package libturbojpeg0"),
+                    ));
+                }
+            }
             let (color, samples) = to_jpeg_samples(format, pixels, page.width, page.height);
-            let out = jpeg(&samples, w, h, color, opts.quality, page.dpi)
-                .map_err(|e| err(ErrorKind::Backend, page, "JPEG encoder").with_source(e))?;
-            Ok(base(color, 8, ImageFilter::Dct, out))
+            let (out, ran) = jpeg::encode(
+                opts.jpeg_encoder,
+                &samples,
+                w,
+                h,
+                color,
+                opts.quality,
+                page.dpi,
+            )
+            .map_err(|e| err(ErrorKind::Backend, page, "JPEG encoder").with_source(e))?;
+            Ok(EncodedImage {
+                jpeg_encoder: Some(ran),
+                ..base(color, 8, ImageFilter::Dct, out)
+            })
         }
     }
-}
-
-/// JPEG with `jpeg-encoder` (pure Rust, AVX2 when the CPU has it).
-#[cfg(not(feature = "turbojpeg"))]
-fn jpeg(
-    samples: &[u8],
-    w: u16,
-    h: u16,
-    color: ImageColor,
-    quality: u8,
-    dpi: (u32, u32),
-) -> std::result::Result<Vec<u8>, crate::error::BoxError> {
-    let mut out = Vec::with_capacity(samples.len() / 8);
-    let mut enc = jpeg_encoder::Encoder::new(&mut out, quality);
-    enc.set_density(jpeg_encoder::PixelDensity {
-        density: (
-            dpi.0.min(u32::from(u16::MAX)) as u16,
-            dpi.1.min(u32::from(u16::MAX)) as u16,
-        ),
-        unit: jpeg_encoder::PixelDensityUnit::Inches,
-    });
-    let ct = match color {
-        ImageColor::Gray => jpeg_encoder::ColorType::Luma,
-        ImageColor::Rgb => jpeg_encoder::ColorType::Rgb,
-    };
-    enc.encode(samples, w, h, ct)?;
-    Ok(out)
-}
-
-/// JPEG with libjpeg-turbo (feature `turbojpeg`); one compressor per thread, reused.
-#[cfg(feature = "turbojpeg")]
-fn jpeg(
-    samples: &[u8],
-    w: u16,
-    h: u16,
-    color: ImageColor,
-    quality: u8,
-    _dpi: (u32, u32),
-) -> std::result::Result<Vec<u8>, crate::error::BoxError> {
-    use std::cell::RefCell;
-    thread_local! {
-        static COMPRESSOR: RefCell<Option<turbojpeg::Compressor>> = const { RefCell::new(None) };
-    }
-    COMPRESSOR.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        let c = match slot.as_mut() {
-            Some(c) => c,
-            None => slot.insert(turbojpeg::Compressor::new()?),
-        };
-        let (format, subsamp) = match color {
-            ImageColor::Gray => (turbojpeg::PixelFormat::GRAY, turbojpeg::Subsamp::Gray),
-            // The same choice as jpeg-encoder: 4:2:0 below quality 90, 4:4:4 from 90.
-            ImageColor::Rgb if quality < 90 => {
-                (turbojpeg::PixelFormat::RGB, turbojpeg::Subsamp::Sub2x2)
-            }
-            ImageColor::Rgb => (turbojpeg::PixelFormat::RGB, turbojpeg::Subsamp::None),
-        };
-        c.set_quality(i32::from(quality))?;
-        c.set_subsamp(subsamp)?;
-        let width = usize::from(w);
-        let image = turbojpeg::Image {
-            pixels: samples,
-            width,
-            pitch: width * format.size(),
-            height: usize::from(h),
-            format,
-        };
-        Ok(c.compress_to_vec(image)?)
-    })
 }
 
 /// Reduces big-endian 16-bit samples to 8 bits (keeps the high byte).
@@ -450,19 +435,37 @@ mod tests {
     }
 
     #[test]
-    fn jpeg_passes_through_untouched() {
-        let data = Bytes::from_static(&[0xFF, 0xD8, 1, 2, 3, 0xFF, 0xD9]);
-        let p = Page::jpeg(3, 10, 20, (150, 150), 3, data.clone()).unwrap();
+    fn jpeg_passes_through_untouched_up_to_its_eoi() {
+        let px = vec![200u8; 10 * 20 * 3];
+        let mut file = Vec::new();
+        jpeg_encoder::Encoder::new(&mut file, 80)
+            .encode(&px, 10, 20, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        let image = Bytes::from(file.clone());
+        file.extend_from_slice(b"padding");
+        let p = Page::jpeg(3, 10, 20, (150, 150), 3, file.clone()).unwrap();
         for enc in [Encoding::Auto, Encoding::Jpeg, Encoding::Flate] {
             let o = EncodeOptions {
                 encoding: enc,
                 ..EncodeOptions::default()
             };
             let e = encode_page(&p, &o).unwrap();
-            assert_eq!(e.data, data);
+            assert_eq!(e.data, image);
+            assert_eq!(e.input_bytes, file.len());
             assert_eq!(
                 (e.filter, e.color, e.index),
                 (ImageFilter::Dct, ImageColor::Rgb, 3)
+            );
+        }
+        // Not a JPEG a reader decodes, or not the size the page says: the page's error.
+        let fake = Page::jpeg(3, 10, 20, (150, 150), 3, vec![0xFF, 0xD8, 1, 0xFF, 0xD9]).unwrap();
+        let wrong = Page::jpeg(0, 20, 10, (150, 150), 3, file).unwrap();
+        for p in [fake, wrong] {
+            let e = encode_page(&p, &EncodeOptions::default()).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Protocol, "{e}");
+            assert!(
+                e.to_string().contains(&format!("page {}", p.index + 1)),
+                "{e}"
             );
         }
     }

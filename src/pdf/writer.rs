@@ -11,6 +11,7 @@ use pdf_writer::{Chunk, Filter, Finish, Name, Rect, Ref, Settings, TextStr};
 
 use super::encode::{EncodedImage, ImageColor, ImageFilter};
 use super::pdfa::{self, Metadata, UtcTime};
+use super::text::{self, PageText};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Document-level settings of a [`PdfWriter`].
@@ -87,6 +88,8 @@ pub struct PdfWriter<W: Write> {
     metadata_ref: Option<Ref>,
     icc_ref: Option<Ref>,
     page_refs: Vec<Ref>,
+    /// The text-layer font, written with the first page that has text.
+    font_ref: Option<Ref>,
     options: PdfOptions,
     created: UtcTime,
     id: [u8; 16],
@@ -119,6 +122,7 @@ impl<W: Write> PdfWriter<W> {
             metadata_ref: None,
             icc_ref: None,
             page_refs: Vec::new(),
+            font_ref: None,
             options: options.clone(),
             created,
             id: pdfa::document_id(seed.as_bytes()),
@@ -187,6 +191,19 @@ impl<W: Write> PdfWriter<W> {
     /// [`ErrorKind::InvalidInput`] for an image with a zero or huge dimension or dpi, or data
     /// over 2 GiB; [`ErrorKind::Io`] when writing fails.
     pub fn add_page(&mut self, image: &EncodedImage) -> Result<()> {
+        self.add_page_with_text(image, None)
+    }
+
+    /// Appends one page showing `image`, with `text` (in the image's pixels) as an invisible
+    /// text layer over it, so the page is searchable (see [`PageText`]).
+    ///
+    /// # Errors
+    /// As [`add_page`](Self::add_page).
+    pub fn add_page_with_text(
+        &mut self,
+        image: &EncodedImage,
+        text: Option<&PageText>,
+    ) -> Result<()> {
         let bad = |d: String| {
             Error::new(
                 ErrorKind::InvalidInput,
@@ -240,7 +257,18 @@ impl<W: Write> PdfWriter<W> {
         }
         self.put_chunk(image_ref, &c)?;
 
-        let content = format!("q\n{wp} 0 0 {hp} 0 0 cm\n/Im0 Do\nQ\n");
+        let text = text.filter(|t| !t.words.is_empty());
+        if text.is_some() && self.font_ref.is_none() {
+            let refs = [(); 6].map(|()| self.alloc());
+            for (id, c) in text::font_chunks(refs, settings()) {
+                self.put_chunk(id, &c)?;
+            }
+            self.font_ref = Some(refs[0]);
+        }
+        let mut content = format!("q\n{wp} 0 0 {hp} 0 0 cm\n/Im0 Do\nQ\n");
+        if let Some(t) = text {
+            content.push_str(&text::content(t, image.height, image.dpi));
+        }
         let mut c = Chunk::with_settings(settings());
         c.stream(content_ref, content.as_bytes());
         self.put_chunk(content_ref, &c)?;
@@ -251,7 +279,11 @@ impl<W: Write> PdfWriter<W> {
             p.parent(self.pages)
                 .media_box(Rect::new(0.0, 0.0, wp, hp))
                 .contents(content_ref);
-            p.resources().x_objects().pair(Name(b"Im0"), image_ref);
+            let mut res = p.resources();
+            res.x_objects().pair(Name(b"Im0"), image_ref);
+            if let (Some(font), Some(_)) = (self.font_ref, text) {
+                res.fonts().pair(Name(text::FONT_NAME), font);
+            }
         }
         self.put_chunk(page_ref, &c)?;
         self.page_refs.push(page_ref);

@@ -1,11 +1,23 @@
 //! Printers: the [`Printer`] trait, [`Document`], [`PrintOptions`], [`PrinterStatus`] with typed
-//! [`StateReason`]s, and [`JobStatus`].
+//! [`StateReason`]s and [`Supply`] levels, and [`JobStatus`].
 //!
-//! This module holds only the trait and value types. Backends: `ipp` (feature `ipp`), and the
+//! This module holds only the trait and value types. Backends: `backend::ipp` (feature `ipp`), and the
 //! always-present mocks in [`crate::mock`].
 
-#[cfg(feature = "ipp")]
-pub mod ipp;
+pub mod convert;
+pub mod raster;
+pub mod render;
+mod status;
+mod supply;
+mod support;
+pub mod urf;
+
+pub use supply::{supplies_from_markers, supplies_from_pwg, Supply, SupplyLevel, MAX_SUPPLIES};
+pub use support::{PrintScaling, RasterSupport, SheetBack};
+
+pub use status::{
+    JobId, JobState, JobStatus, PrinterState, PrinterStatus, ReasonKind, Severity, StateReason,
+};
 
 use std::fmt;
 use std::path::PathBuf;
@@ -28,6 +40,10 @@ pub enum DocumentFormat {
     Pdf,
     /// `image/jpeg`.
     Jpeg,
+    /// `image/png`.
+    Png,
+    /// `image/tiff`.
+    Tiff,
     /// `image/pwg-raster`.
     PwgRaster,
     /// `image/urf` (Apple raster).
@@ -42,6 +58,8 @@ impl DocumentFormat {
         match self {
             DocumentFormat::Pdf => "application/pdf",
             DocumentFormat::Jpeg => "image/jpeg",
+            DocumentFormat::Png => "image/png",
+            DocumentFormat::Tiff => "image/tiff",
             DocumentFormat::PwgRaster => "image/pwg-raster",
             DocumentFormat::Urf => "image/urf",
             DocumentFormat::Other(m) => m,
@@ -53,6 +71,8 @@ impl DocumentFormat {
         match mime.to_ascii_lowercase().as_str() {
             "application/pdf" => DocumentFormat::Pdf,
             "image/jpeg" => DocumentFormat::Jpeg,
+            "image/png" => DocumentFormat::Png,
+            "image/tiff" => DocumentFormat::Tiff,
             "image/pwg-raster" => DocumentFormat::PwgRaster,
             "image/urf" => DocumentFormat::Urf,
             _ => DocumentFormat::Other(mime.to_owned()),
@@ -158,6 +178,28 @@ impl Document {
             _ => DocumentFormat::PwgRaster,
         };
         Document::new(format, DocumentBody::Page(Box::new(page)))
+    }
+
+    /// A file of any format this crate prints (PDF, JPEG, PNG, TIFF), the format read from
+    /// its extension (`.pdf`, `.jpg`/`.jpeg`, `.png`, `.tif`/`.tiff`); other extensions are
+    /// taken as PDF. Streamed when sent to a printer that takes the format as it is.
+    pub fn file(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        let format = match ext.as_str() {
+            "jpg" | "jpeg" => DocumentFormat::Jpeg,
+            "png" => DocumentFormat::Png,
+            "tif" | "tiff" => DocumentFormat::Tiff,
+            _ => DocumentFormat::Pdf,
+        };
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        Document {
+            name,
+            ..Document::new(format, DocumentBody::File(path))
+        }
     }
 
     /// Sets the document name.
@@ -272,6 +314,8 @@ pub struct PrintOptions {
     pub orientation: Option<Orientation>,
     /// Job name shown in the printer's queue.
     pub job_name: Option<String>,
+    /// How pages are fitted on the sheet when this crate renders them (`print-scaling`).
+    pub scaling: PrintScaling,
 }
 
 impl Default for PrintOptions {
@@ -283,6 +327,7 @@ impl Default for PrintOptions {
             color: PrintColor::Auto,
             orientation: None,
             job_name: None,
+            scaling: PrintScaling::Auto,
         }
     }
 }
@@ -328,278 +373,18 @@ impl PrintOptions {
         self
     }
 
+    /// Sets how pages are fitted on the sheet.
+    #[must_use]
+    pub fn scaling(mut self, scaling: PrintScaling) -> Self {
+        self.scaling = scaling;
+        self
+    }
+
     /// Sets the job name.
     #[must_use]
     pub fn job_name(mut self, name: impl Into<String>) -> Self {
         self.job_name = Some(name.into());
         self
-    }
-}
-
-/// The printer's overall state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum PrinterState {
-    /// Ready, nothing to do.
-    Idle,
-    /// Printing.
-    Processing,
-    /// Stopped: needs attention (see the reasons).
-    Stopped,
-}
-
-/// How serious a [`StateReason`] is (the IPP keyword suffix).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum Severity {
-    /// `-report`: for information.
-    Report,
-    /// `-warning`: printing goes on.
-    Warning,
-    /// `-error` (or no suffix): printing stops.
-    Error,
-}
-
-/// What a state reason is about.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ReasonKind {
-    /// `media-empty`: out of paper.
-    MediaEmpty,
-    /// `media-low`.
-    MediaLow,
-    /// `media-jam`.
-    MediaJam,
-    /// `media-needed`: load the requested media.
-    MediaNeeded,
-    /// `door-open`.
-    DoorOpen,
-    /// `cover-open`.
-    CoverOpen,
-    /// `toner-low`.
-    TonerLow,
-    /// `toner-empty`.
-    TonerEmpty,
-    /// `marker-supply-low` (ink or toner).
-    MarkerSupplyLow,
-    /// `marker-supply-empty`.
-    MarkerSupplyEmpty,
-    /// `offline` / `shutdown` / `connecting-to-device`.
-    Offline,
-    /// `paused`.
-    Paused,
-    /// `output-area-full`.
-    OutputAreaFull,
-    /// `spool-area-full`.
-    SpoolAreaFull,
-    /// Any other keyword, without its severity suffix.
-    Other(String),
-}
-
-/// One printer-state-reason, e.g. `media-empty-error`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct StateReason {
-    /// What it is about.
-    pub kind: ReasonKind,
-    /// How serious.
-    pub severity: Severity,
-}
-
-impl StateReason {
-    /// A reason of `kind` at `severity`.
-    pub fn new(kind: ReasonKind, severity: Severity) -> Self {
-        StateReason { kind, severity }
-    }
-
-    /// Parses an IPP `printer-state-reasons` keyword. `none` gives `None`.
-    ///
-    /// ```
-    /// use buergerkoffer::print::{ReasonKind, Severity, StateReason};
-    /// let r = StateReason::from_keyword("media-empty-error").unwrap();
-    /// assert_eq!(r.kind, ReasonKind::MediaEmpty);
-    /// assert_eq!(r.severity, Severity::Error);
-    /// assert_eq!(StateReason::from_keyword("toner-low-warning").unwrap().keyword(), "toner-low-warning");
-    /// assert!(StateReason::from_keyword("none").is_none());
-    /// ```
-    pub fn from_keyword(keyword: &str) -> Option<Self> {
-        let k = keyword.trim();
-        if k.is_empty() || k == "none" {
-            return None;
-        }
-        let (base, severity) = if let Some(b) = k.strip_suffix("-error") {
-            (b, Severity::Error)
-        } else if let Some(b) = k.strip_suffix("-warning") {
-            (b, Severity::Warning)
-        } else if let Some(b) = k.strip_suffix("-report") {
-            (b, Severity::Report)
-        } else {
-            (k, Severity::Error)
-        };
-        let kind = match base {
-            "media-empty" => ReasonKind::MediaEmpty,
-            "media-low" => ReasonKind::MediaLow,
-            "media-jam" => ReasonKind::MediaJam,
-            "media-needed" => ReasonKind::MediaNeeded,
-            "door-open" => ReasonKind::DoorOpen,
-            "cover-open" => ReasonKind::CoverOpen,
-            "toner-low" => ReasonKind::TonerLow,
-            "toner-empty" => ReasonKind::TonerEmpty,
-            "marker-supply-low" => ReasonKind::MarkerSupplyLow,
-            "marker-supply-empty" => ReasonKind::MarkerSupplyEmpty,
-            "offline" | "shutdown" | "connecting-to-device" => ReasonKind::Offline,
-            "paused" => ReasonKind::Paused,
-            "output-area-full" => ReasonKind::OutputAreaFull,
-            "spool-area-full" => ReasonKind::SpoolAreaFull,
-            other => ReasonKind::Other(other.to_owned()),
-        };
-        Some(StateReason { kind, severity })
-    }
-
-    /// The IPP keyword, with severity suffix.
-    pub fn keyword(&self) -> String {
-        let base = match &self.kind {
-            ReasonKind::MediaEmpty => "media-empty",
-            ReasonKind::MediaLow => "media-low",
-            ReasonKind::MediaJam => "media-jam",
-            ReasonKind::MediaNeeded => "media-needed",
-            ReasonKind::DoorOpen => "door-open",
-            ReasonKind::CoverOpen => "cover-open",
-            ReasonKind::TonerLow => "toner-low",
-            ReasonKind::TonerEmpty => "toner-empty",
-            ReasonKind::MarkerSupplyLow => "marker-supply-low",
-            ReasonKind::MarkerSupplyEmpty => "marker-supply-empty",
-            ReasonKind::Offline => "offline",
-            ReasonKind::Paused => "paused",
-            ReasonKind::OutputAreaFull => "output-area-full",
-            ReasonKind::SpoolAreaFull => "spool-area-full",
-            ReasonKind::Other(s) => s,
-        };
-        let suffix = match self.severity {
-            Severity::Report => "-report",
-            Severity::Warning => "-warning",
-            Severity::Error => "-error",
-        };
-        format!("{base}{suffix}")
-    }
-
-    /// The error kind a job blocked by this reason should report, if it blocks printing.
-    pub fn blocking_error(&self) -> Option<ErrorKind> {
-        if self.severity != Severity::Error {
-            return None;
-        }
-        Some(match self.kind {
-            ReasonKind::MediaEmpty | ReasonKind::MediaNeeded => ErrorKind::MediaEmpty,
-            ReasonKind::MediaJam => ErrorKind::PaperJam,
-            ReasonKind::DoorOpen | ReasonKind::CoverOpen => ErrorKind::CoverOpen,
-            ReasonKind::Offline => ErrorKind::DeviceGone,
-            ReasonKind::Paused => ErrorKind::Busy,
-            _ => ErrorKind::Backend,
-        })
-    }
-}
-
-impl fmt::Display for StateReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.keyword())
-    }
-}
-
-/// State and reasons of a printer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PrinterStatus {
-    /// Overall state.
-    pub state: PrinterState,
-    /// Why it is in that state (empty when all is well).
-    pub reasons: Vec<StateReason>,
-    /// The printer's own message, if any.
-    pub message: Option<String>,
-}
-
-impl PrinterStatus {
-    /// A status with the given state and reasons.
-    pub fn new(state: PrinterState, reasons: Vec<StateReason>) -> Self {
-        PrinterStatus {
-            state,
-            reasons,
-            message: None,
-        }
-    }
-
-    /// Whether any reason is of `kind`.
-    pub fn has(&self, kind: &ReasonKind) -> bool {
-        self.reasons.iter().any(|r| &r.kind == kind)
-    }
-
-    /// The first reason that stops printing, as the error kind a caller would show.
-    pub fn blocking_error(&self) -> Option<ErrorKind> {
-        self.reasons.iter().find_map(StateReason::blocking_error)
-    }
-}
-
-/// A job id, as the printer assigned it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct JobId(pub u32);
-
-impl fmt::Display for JobId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "job {}", self.0)
-    }
-}
-
-/// The state of a print job (IPP job-state).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum JobState {
-    /// Waiting to be processed.
-    Pending,
-    /// Held (e.g. until released, or blocked by the printer's state).
-    Held,
-    /// Being printed.
-    Processing,
-    /// Stopped in the middle, e.g. by a paper jam.
-    Stopped,
-    /// Cancelled by a user.
-    Canceled,
-    /// Aborted by the printer.
-    Aborted,
-    /// Printed.
-    Completed,
-}
-
-impl JobState {
-    /// Whether the job has ended (canceled, aborted, completed).
-    pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            JobState::Canceled | JobState::Aborted | JobState::Completed
-        )
-    }
-}
-
-/// The status of one job.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct JobStatus {
-    /// The job.
-    pub id: JobId,
-    /// Its state.
-    pub state: JobState,
-    /// `job-state-reasons` keywords.
-    pub reasons: Vec<String>,
-    /// The printer's message, if any.
-    pub message: Option<String>,
-}
-
-impl JobStatus {
-    /// A status without reasons.
-    pub fn new(id: JobId, state: JobState) -> Self {
-        JobStatus {
-            id,
-            state,
-            reasons: Vec::new(),
-            message: None,
-        }
     }
 }
 
@@ -621,9 +406,78 @@ pub struct PrinterCapabilities {
     pub max_copies: u32,
     /// Resolutions in dpi (x, y).
     pub resolutions: Vec<(u32, u32)>,
+    /// The media used when a job names none (`media-default`).
+    pub media_default: Option<String>,
+    /// PWG raster and URF types, resolutions and back-side handling.
+    pub raster: RasterSupport,
 }
 
 impl PrinterCapabilities {
+    /// Capabilities of a printer that accepts `formats`, one-sided, monochrome, one copy, no
+    /// media or resolutions listed; refine with the `with_*` methods. For a hand-written
+    /// [`Printer`]:
+    ///
+    /// ```
+    /// use buergerkoffer::print::{DocumentFormat, PrinterCapabilities, Sides};
+    /// let caps = PrinterCapabilities::new(vec![DocumentFormat::Pdf, DocumentFormat::Jpeg])
+    ///     .with_sides(vec![Sides::OneSided, Sides::TwoSidedLongEdge])
+    ///     .with_color(true)
+    ///     .with_media(vec!["iso_a4_210x297mm".into()])
+    ///     .with_max_copies(99);
+    /// assert!(caps.accepts(&DocumentFormat::Jpeg));
+    /// ```
+    pub fn new(formats: Vec<DocumentFormat>) -> Self {
+        PrinterCapabilities {
+            formats,
+            sides: vec![Sides::OneSided],
+            max_copies: 1,
+            ..PrinterCapabilities::default()
+        }
+    }
+
+    /// Sets the media supported, and ready (loaded) as well.
+    #[must_use]
+    pub fn with_media(mut self, media: Vec<String>) -> Self {
+        self.media_ready = media.clone();
+        self.media_supported = media;
+        self
+    }
+
+    /// Sets the sides it can print.
+    #[must_use]
+    pub fn with_sides(mut self, sides: Vec<Sides>) -> Self {
+        self.sides = sides;
+        self
+    }
+
+    /// Sets whether it prints colour.
+    #[must_use]
+    pub fn with_color(mut self, color: bool) -> Self {
+        self.color = color;
+        self
+    }
+
+    /// Sets the highest number of copies.
+    #[must_use]
+    pub fn with_max_copies(mut self, max: u32) -> Self {
+        self.max_copies = max;
+        self
+    }
+
+    /// Sets the resolutions in dpi.
+    #[must_use]
+    pub fn with_resolutions(mut self, resolutions: Vec<(u32, u32)>) -> Self {
+        self.resolutions = resolutions;
+        self
+    }
+
+    /// Sets the raster support.
+    #[must_use]
+    pub fn with_raster(mut self, raster: RasterSupport) -> Self {
+        self.raster = raster;
+        self
+    }
+
     /// Whether `format` is accepted.
     pub fn accepts(&self, format: &DocumentFormat) -> bool {
         self.formats.contains(format)
@@ -713,33 +567,5 @@ impl fmt::Debug for dyn Printer + '_ {
         f.debug_struct("Printer")
             .field("id", &self.info().id)
             .finish()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reasons_round_trip() {
-        for k in [
-            "media-empty-error",
-            "media-jam-error",
-            "door-open-warning",
-            "toner-low-report",
-            "offline-error",
-            "com.example-thing-warning",
-        ] {
-            assert_eq!(StateReason::from_keyword(k).unwrap().keyword(), k);
-        }
-        let r = StateReason::from_keyword("media-empty").unwrap();
-        assert_eq!(r.severity, Severity::Error);
-        assert_eq!(r.blocking_error(), Some(ErrorKind::MediaEmpty));
-        assert_eq!(
-            StateReason::from_keyword("toner-low-warning")
-                .unwrap()
-                .blocking_error(),
-            None
-        );
     }
 }

@@ -1,8 +1,11 @@
 //! Binary PNM (netpbm) images: reader and writer for P4 (1-bit), P5 (gray) and P6 (RGB),
 //! maxval 255 and 65535 (other maxvals are scaled to 8 or 16 bits).
 //!
-//! The reader is bounded and panic-free: every length is checked against the input, and
-//! malformed or truncated input is an [`ErrorKind::Protocol`] error naming the image. The
+//! The reader is bounded and panic-free: every length is checked against the input, a header
+//! announcing more than [`MAX_PAGE_BYTES`] of pixels is refused before anything is allocated,
+//! and malformed or truncated input is an [`ErrorKind::Protocol`] error naming the image.
+//! [`read_header`] reads only the header, so a file reader can check the file's size before
+//! it reads the raster. The
 //! P4 bit layout (MSB first, rows padded to a byte, 1 = black) is exactly
 //! [`PixelFormat::Bw1`]; 16-bit samples are big-endian in both.
 //!
@@ -18,7 +21,7 @@
 
 use bytes::Bytes;
 
-use super::{Page, PageData, PixelFormat};
+use super::{Page, PageData, PixelFormat, MAX_PAGE_BYTES};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Largest width or height accepted (a 2 m long scan at 1200 dpi is ~95 000 pixels).
@@ -114,13 +117,136 @@ impl Header<'_> {
     }
 }
 
+/// Longest header accepted, comments included (64 KiB).
+pub const MAX_HEADER_BYTES: usize = 64 << 10;
+
+/// What a PNM header says: enough to know how many bytes the file must hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PnmHeader {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Pixel layout of the decoded raster.
+    pub format: PixelFormat,
+    /// The file's maxval (1 for P4).
+    pub maxval: u16,
+    /// Offset of the raster: the header's length.
+    pub data_offset: usize,
+    /// Bytes of raster the header announces (at most [`MAX_PAGE_BYTES`]).
+    pub raster_bytes: u64,
+}
+
+impl PnmHeader {
+    /// Bytes the file needs: header plus raster.
+    pub fn file_bytes(&self) -> u64 {
+        self.data_offset as u64 + self.raster_bytes
+    }
+}
+
+/// Reads the header of a binary PNM image (P4, P5 or P6) from the start of a file; `data`
+/// needs to hold only the header (at most [`MAX_HEADER_BYTES`]). Check the file's size
+/// against [`PnmHeader::file_bytes`] before reading the raster.
+///
+/// # Errors
+/// [`ErrorKind::Protocol`] for a malformed or truncated header, a header longer than
+/// [`MAX_HEADER_BYTES`], zero or too large dimensions (above [`MAX_DIMENSION`], or a raster
+/// above [`MAX_PAGE_BYTES`]), maxval 0 or above 65535; [`ErrorKind::Unsupported`] for ASCII
+/// (P1-P3) and PAM (P7) files.
+pub fn read_header(data: &[u8], name: &str) -> Result<PnmHeader> {
+    let limited = data.get(..MAX_HEADER_BYTES).unwrap_or(data);
+    let magic = limited
+        .get(..2)
+        .ok_or_else(|| bad(name, "too short for a PNM header"))?;
+    let kind = match magic {
+        b"P4" => 4,
+        b"P5" => 5,
+        b"P6" => 6,
+        b"P1" | b"P2" | b"P3" | b"P7" => {
+            return Err(
+                Error::new(ErrorKind::Unsupported, name.to_owned(), "read PNM image")
+                    .with_detail("only binary P4, P5 and P6 images are supported"),
+            )
+        }
+        _ => return Err(bad(name, "not a PNM image (no P4/P5/P6 magic)")),
+    };
+    let too_long = |e: Error| {
+        if data.len() > MAX_HEADER_BYTES {
+            bad(
+                name,
+                format!("no complete header in the first {MAX_HEADER_BYTES} bytes"),
+            )
+        } else {
+            e
+        }
+    };
+    let mut h = Header {
+        data: limited,
+        pos: 2,
+        name,
+    };
+    let width = h.number("width").map_err(too_long)?;
+    let height = h.number("height").map_err(too_long)?;
+    let maxval = if kind == 4 {
+        1
+    } else {
+        h.number("maxval").map_err(too_long)?
+    };
+    if width == 0 || height == 0 || width > MAX_DIMENSION || height > MAX_DIMENSION {
+        return Err(bad(
+            name,
+            format!("size {width}x{height} outside 1..={MAX_DIMENSION}"),
+        ));
+    }
+    if maxval == 0 || maxval > 65_535 {
+        return Err(bad(name, format!("maxval {maxval} outside 1..=65535")));
+    }
+    // Exactly one whitespace byte ends the header.
+    match limited.get(h.pos) {
+        Some(c) if c.is_ascii_whitespace() => h.pos += 1,
+        Some(c) => {
+            return Err(bad(
+                name,
+                format!("expected whitespace after the header, found byte 0x{c:02X}"),
+            ))
+        }
+        None => return Err(too_long(bad(name, "truncated: no raster"))),
+    }
+    let wide = maxval > 255;
+    let format = match (kind, wide) {
+        (4, _) => PixelFormat::Bw1,
+        (5, false) => PixelFormat::Gray8,
+        (5, true) => PixelFormat::Gray16,
+        (_, false) => PixelFormat::Rgb8,
+        (_, true) => PixelFormat::Rgb16,
+    };
+    let raster_bytes = format.row_bytes(width) as u64 * u64::from(height);
+    if raster_bytes > MAX_PAGE_BYTES {
+        return Err(bad(
+            name,
+            format!(
+                "{width}x{height} {format:?} is {raster_bytes} bytes, \
+                 more than the {MAX_PAGE_BYTES} accepted"
+            ),
+        ));
+    }
+    Ok(PnmHeader {
+        width,
+        height,
+        format,
+        maxval: maxval as u16,
+        data_offset: h.pos,
+        raster_bytes,
+    })
+}
+
 /// Decodes a binary PNM image (P4, P5 or P6). `name` (e.g. the file name) is used in errors.
 /// Data after the first image is ignored.
 ///
 /// # Errors
-/// [`ErrorKind::Protocol`] for a malformed or truncated header or raster, zero or too large
-/// dimensions, maxval 0 or above 65535, or a sample above maxval;
-/// [`ErrorKind::Unsupported`] for ASCII (P1-P3) and PAM (P7) files.
+/// As [`read_header`], and [`ErrorKind::Protocol`] for a truncated raster or a sample above
+/// maxval.
 pub fn decode(data: &[u8], name: &str) -> Result<PnmImage> {
     decode_impl(data, None, name)
 }
@@ -136,55 +262,15 @@ pub fn decode_bytes(data: Bytes, name: &str) -> Result<PnmImage> {
 }
 
 fn decode_impl(data: &[u8], owned: Option<&Bytes>, name: &str) -> Result<PnmImage> {
-    let magic = data
-        .get(..2)
-        .ok_or_else(|| bad(name, "too short for a PNM header"))?;
-    let kind = match magic {
-        b"P4" => 4,
-        b"P5" => 5,
-        b"P6" => 6,
-        b"P1" | b"P2" | b"P3" | b"P7" => {
-            return Err(
-                Error::new(ErrorKind::Unsupported, name.to_owned(), "read PNM image")
-                    .with_detail("only binary P4, P5 and P6 images are supported"),
-            )
-        }
-        _ => return Err(bad(name, "not a PNM image (no P4/P5/P6 magic)")),
-    };
-    let mut h = Header { data, pos: 2, name };
-    let width = h.number("width")?;
-    let height = h.number("height")?;
-    let maxval = if kind == 4 { 1 } else { h.number("maxval")? };
-    if width == 0 || height == 0 || width > MAX_DIMENSION || height > MAX_DIMENSION {
-        return Err(bad(
-            name,
-            format!("size {width}x{height} outside 1..={MAX_DIMENSION}"),
-        ));
-    }
-    if maxval == 0 || maxval > 65_535 {
-        return Err(bad(name, format!("maxval {maxval} outside 1..=65535")));
-    }
-    // Exactly one whitespace byte ends the header.
-    match data.get(h.pos) {
-        Some(c) if c.is_ascii_whitespace() => h.pos += 1,
-        Some(c) => {
-            return Err(bad(
-                name,
-                format!("expected whitespace after the header, found byte 0x{c:02X}"),
-            ))
-        }
-        None => return Err(bad(name, "truncated: no raster")),
-    }
-    let wide = maxval > 255;
-    let format = match (kind, wide) {
-        (4, _) => PixelFormat::Bw1,
-        (5, false) => PixelFormat::Gray8,
-        (5, true) => PixelFormat::Gray16,
-        (_, false) => PixelFormat::Rgb8,
-        (_, true) => PixelFormat::Rgb16,
-    };
-    let need = format.row_bytes(width) as u64 * u64::from(height);
-    let raster = data.get(h.pos..).unwrap_or_default();
+    let PnmHeader {
+        width,
+        height,
+        format,
+        maxval,
+        data_offset: start,
+        raster_bytes: need,
+    } = read_header(data, name)?;
+    let raster = data.get(start..).unwrap_or_default();
     if (raster.len() as u64) < need {
         return Err(bad(
             name,
@@ -194,14 +280,14 @@ fn decode_impl(data: &[u8], owned: Option<&Bytes>, name: &str) -> Result<PnmImag
             ),
         ));
     }
-    let start = h.pos;
     let raster = raster.get(..need as usize).unwrap_or_default();
-    let pixels = match (kind, maxval) {
-        (4, _) | (_, 255) | (_, 65_535) => match owned {
+    let m = u32::from(maxval);
+    let pixels = match (format, maxval) {
+        (PixelFormat::Bw1, _) | (_, 255) | (_, 65_535) => match owned {
             Some(b) => b.slice(start..start + raster.len()),
             None => Bytes::copy_from_slice(raster),
         },
-        (_, m) if m < 255 => {
+        (_, m8) if m8 < 255 => {
             let mut out = Vec::with_capacity(raster.len());
             for &v in raster {
                 if u32::from(v) > m {
@@ -211,7 +297,7 @@ fn decode_impl(data: &[u8], owned: Option<&Bytes>, name: &str) -> Result<PnmImag
             }
             Bytes::from(out)
         }
-        (_, m) => {
+        _ => {
             let mut out = Vec::with_capacity(raster.len());
             for s in raster.chunks_exact(2) {
                 let v = u32::from(u16::from_be_bytes([s[0], s[1]]));
@@ -228,7 +314,7 @@ fn decode_impl(data: &[u8], owned: Option<&Bytes>, name: &str) -> Result<PnmImag
         width,
         height,
         format,
-        maxval: maxval as u16,
+        maxval,
         pixels,
     })
 }

@@ -38,7 +38,6 @@ pub mod classify;
 pub mod descriptor;
 pub mod fixtures;
 mod hotplug;
-mod kit;
 mod mock;
 mod real;
 

@@ -59,13 +59,41 @@ pub fn ensure_pcscd() {
         "/usr/lib/pcsc/drivers/serial/libifdvpcd.so",
         "vsmartcard-vpcd",
     );
-    if !pcscd_running() {
-        start_pcscd();
-    }
-    wait_until(Duration::from_secs(10), vpcd_listening).unwrap_or_else(|| {
+    // A pcscd that an earlier test binary started may be just exiting (`--auto-exit` after
+    // 60 s without clients): still in the process list, vpcd's ports already closed. So it is
+    // started again whenever it is gone while we wait (seen in CI after a minute of IPP tests).
+    wait_until(Duration::from_secs(10), || {
+        if !pcscd_running() {
+            start_pcscd();
+        }
+        vpcd_listening()
+    })
+    .unwrap_or_else(|| {
         panic!("pcscd runs but vpcd does not listen on {READER0_PORT}/{READER1_PORT}; {INSTALL}")
     });
+    keep_alive();
 }
+
+/// Holds a PC/SC context for the rest of this test process. pcscd runs with `--auto-exit`
+/// (it exits 60 s after its last client left); one started by an earlier test binary could
+/// otherwise exit in the middle of this one's test. A pcscd that is just exiting refuses the
+/// context: then a new one is started.
+#[cfg(feature = "pcsc")]
+fn keep_alive() {
+    static HELD: std::sync::Mutex<Option<pcsc::Context>> = std::sync::Mutex::new(None);
+    let ctx = pcsc::Context::establish(pcsc::Scope::System).or_else(|_| {
+        start_pcscd();
+        wait_until(Duration::from_secs(10), vpcd_listening);
+        pcsc::Context::establish(pcsc::Scope::System)
+    });
+    match ctx {
+        Ok(c) => *HELD.lock().unwrap_or_else(|e| e.into_inner()) = Some(c),
+        Err(e) => panic!("pcscd does not accept a client: {e}; {INSTALL}"),
+    }
+}
+
+#[cfg(not(feature = "pcsc"))]
+fn keep_alive() {}
 
 fn start_pcscd() {
     Command::new("/usr/sbin/pcscd")

@@ -26,11 +26,45 @@ fn need(bin: &str) -> PathBuf {
     })
 }
 
-/// Starts a shell watchdog that kills `pid` once this test process has exited.
+/// Every test process that uses the bus and avahi-daemon holds this file locked shared for
+/// its whole life; a daemon a test process started is stopped only once the file can be
+/// locked exclusively, i.e. when no test process uses it any more. (Killing it when just its
+/// starter exited took avahi away under the next test binary's ippeveprinter, which then
+/// exits with "Avahi server crashed".)
+const USERS_LOCK: &str = "/run/buergerkoffer-test-dns-sd.lock";
+
+/// Takes the shared users' lock for the rest of this process (before looking at the daemons,
+/// so a stopper cannot kill them between our check and our use).
+fn hold_users_lock() {
+    use std::os::fd::AsRawFd;
+    static HELD: OnceLock<std::fs::File> = OnceLock::new();
+    HELD.get_or_init(|| {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(USERS_LOCK)
+            .unwrap_or_else(|e| panic!("open {USERS_LOCK} (run the tests as root): {e}"));
+        // SAFETY: flock on a file descriptor we own and keep open; no memory is involved.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH) };
+        assert_eq!(
+            rc,
+            0,
+            "flock {USERS_LOCK}: {}",
+            std::io::Error::last_os_error()
+        );
+        file
+    });
+}
+
+/// Starts a shell watchdog that stops `pid` once this test process has exited and no other
+/// test process holds the users' lock.
 fn kill_when_we_exit(pid: u32) {
     let me = std::process::id();
+    let flock = need("flock");
     let script = format!(
-        "while kill -0 {me} 2>/dev/null && kill -0 {pid} 2>/dev/null; do sleep 0.5; done; kill {pid} 2>/dev/null"
+        "while kill -0 {me} 2>/dev/null && kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
+         exec {flock} -x {USERS_LOCK} kill {pid}",
+        flock = flock.display()
     );
     let _ = Command::new("sh")
         .args(["-c", &script])
@@ -69,6 +103,7 @@ fn wait_for(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
 fn dns_sd() {
     static READY: OnceLock<()> = OnceLock::new();
     READY.get_or_init(|| {
+        hold_users_lock();
         let dbus = need("dbus-daemon");
         let avahi = need("avahi-daemon");
         need("ippeveprinter");
@@ -126,6 +161,14 @@ pub fn free_port() -> u16 {
     l.local_addr().expect("addr").port()
 }
 
+/// Whether `path` in a printer's directory is a spooled job (`JOB-name.ext`): not the log,
+/// not the output of the print command of [`Peer::start_fast`] (`*.prn`).
+pub fn is_spool_file(path: &Path) -> bool {
+    path.is_file()
+        && path.file_name().is_some_and(|n| n != "ippeveprinter.log")
+        && path.extension().is_none_or(|e| e != "prn")
+}
+
 /// One ippeveprinter, stopped by pid on drop.
 pub struct Peer {
     child: Child,
@@ -136,6 +179,17 @@ pub struct Peer {
 
 impl Drop for Peer {
     fn drop(&mut self) {
+        // A printer that died under the test leaves its reason in its log: show it.
+        if let Ok(Some(status)) = self.child.try_wait() {
+            let log = std::fs::read_to_string(self.dir.path().join("ippeveprinter.log"))
+                .unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!(
+                "ippeveprinter on port {} died during the test ({status}); last log lines:\n{}",
+                self.port,
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -144,6 +198,32 @@ impl Drop for Peer {
 impl Peer {
     /// Starts `ippeveprinter` accepting `formats` (comma list), duplex if `duplex`.
     pub fn start(formats: &str, duplex: bool) -> Peer {
+        Peer::start_with(formats, duplex, &[])
+    }
+
+    /// As [`Peer::start`], for suites that print many jobs: ippeveprinter without a command
+    /// "prints" each job by sleeping 5 to 15 s; with `-c` it runs the command on the spool
+    /// file instead and the job ends with it. The command here sleeps one second, so a job
+    /// is still Processing (and can be cancelled) for a moment. `-s 600` reports a fast
+    /// printer. Its output files (`*.prn`) are not listed by [`Peer::files`].
+    pub fn start_fast(formats: &str, duplex: bool) -> Peer {
+        static SCRIPT: OnceLock<PathBuf> = OnceLock::new();
+        let script = SCRIPT.get_or_init(|| {
+            use std::os::unix::fs::PermissionsExt;
+            let path =
+                std::env::temp_dir().join(format!("bk-ippeve-print-{}.sh", std::process::id()));
+            std::fs::write(&path, "#!/bin/sh\nsleep 1\n").expect("write print command");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                .expect("chmod print command");
+            path
+        });
+        let script = script.to_string_lossy().into_owned();
+        Peer::start_with(formats, duplex, &["-s", "600", "-c", &script])
+    }
+
+    /// As [`Peer::start`], with more ippeveprinter arguments (e.g. `-s 600`, a faster
+    /// simulated print speed, for suites that print many jobs).
+    pub fn start_with(formats: &str, duplex: bool, extra: &[&str]) -> Peer {
         dns_sd();
         let dir = tempfile::tempdir().expect("tempdir");
         // TLS keys (ipps) go to the test's own directory, not ~/.cups.
@@ -170,6 +250,7 @@ impl Peer {
             if duplex {
                 cmd.arg("-2");
             }
+            cmd.args(extra);
             let log = std::fs::File::create(dir.path().join("ippeveprinter.log")).expect("log");
             let mut child = cmd
                 .arg(format!("bk-test-{port}"))
@@ -211,7 +292,7 @@ impl Peer {
             .expect("read spool dir")
             .filter_map(|e| e.ok())
             .map(|e| e.path())
-            .filter(|p| p.is_file() && p.file_name().is_some_and(|n| n != "ippeveprinter.log"))
+            .filter(|p| is_spool_file(p))
             .map(|p| {
                 (
                     p.file_name().unwrap().to_string_lossy().into_owned(),

@@ -1,0 +1,254 @@
+//! One rendered sheet (RGBA, 8 bits a channel, opaque) and its encodings: rows of a raster
+//! type with the back-side transform applied, then a PWG raster page, a URF page or a JPEG.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::print::raster::{compress_rows, PageHeader, RasterType, HEADER_LEN};
+use crate::print::urf::{self, UrfPage};
+
+/// The most pixels one sheet may have (A3 at 1200 dpi is 280 M; A4 at 600 dpi 35 M).
+pub const MAX_SHEET_PIXELS: u64 = 150_000_000;
+
+/// A rendered sheet: `width * height` RGBA pixels, rows top to bottom.
+#[derive(Clone, Debug, Default)]
+pub struct Sheet {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// RGBA bytes, `4 * width * height`.
+    pub rgba: Vec<u8>,
+}
+
+impl Sheet {
+    /// A white sheet.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] above [`MAX_SHEET_PIXELS`] or for an empty size.
+    pub fn white(width: u32, height: u32) -> Result<Sheet> {
+        check_size(width, height)?;
+        Ok(Sheet {
+            width,
+            height,
+            rgba: vec![255; width as usize * height as usize * 4],
+        })
+    }
+}
+
+/// Checks a sheet size against [`MAX_SHEET_PIXELS`].
+///
+/// # Errors
+/// [`ErrorKind::InvalidInput`] naming the size.
+pub fn check_size(width: u32, height: u32) -> Result<()> {
+    let n = u64::from(width) * u64::from(height);
+    if n == 0 || n > MAX_SHEET_PIXELS {
+        return Err(
+            Error::new(ErrorKind::InvalidInput, "render", "render page").with_detail(format!(
+                "a {width}x{height} pixel sheet is more than this crate renders ({MAX_SHEET_PIXELS} pixels)"
+            )),
+        );
+    }
+    Ok(())
+}
+
+fn luma(p: &[u8]) -> u8 {
+    match p {
+        [r, g, b, ..] => {
+            ((u32::from(*r) * 2126 + u32::from(*g) * 7152 + u32::from(*b) * 722 + 5000) / 10_000)
+                as u8
+        }
+        _ => 255,
+    }
+}
+
+/// The sheet's rows as `raster` (sGray 0 = black, black_1 1 = black with a 50 % threshold,
+/// sRGB), mirrored left to right if `flip.0` and upside down if `flip.1`.
+pub fn rows(sheet: &Sheet, raster: RasterType, flip: (bool, bool)) -> Vec<u8> {
+    let w = sheet.width as usize;
+    let row_out = raster.bytes_per_line(sheet.width) as usize;
+    let mut out = vec![0u8; row_out * sheet.height as usize];
+    if w == 0 {
+        return out;
+    }
+    let src_rows: Vec<&[u8]> = sheet.rgba.chunks(w * 4).collect();
+    for (y, dst) in out.chunks_mut(row_out.max(1)).enumerate() {
+        let sy = if flip.1 { src_rows.len() - 1 - y } else { y };
+        let Some(src) = src_rows.get(sy) else {
+            continue;
+        };
+        for x in 0..w {
+            let sx = if flip.0 { w - 1 - x } else { x };
+            let px = src.get(sx * 4..sx * 4 + 4).unwrap_or(&[255, 255, 255, 255]);
+            match raster {
+                RasterType::Black1 => {
+                    if luma(px) < 128 {
+                        if let Some(b) = dst.get_mut(x / 8) {
+                            *b |= 0x80 >> (x % 8);
+                        }
+                    }
+                }
+                RasterType::Sgray8 => {
+                    if let Some(d) = dst.get_mut(x) {
+                        *d = luma(px);
+                    }
+                }
+                RasterType::Srgb8 => {
+                    if let (Some(d), Some(s)) = (dst.get_mut(3 * x..3 * x + 3), px.get(..3)) {
+                        d.copy_from_slice(s);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// What a raster page is written with.
+#[derive(Clone, Debug)]
+pub struct PageFormat {
+    /// Colour space and depth.
+    pub raster: RasterType,
+    /// Resolution in dpi.
+    pub dpi: (u32, u32),
+    /// Duplex: (two-sided, short edge).
+    pub duplex: (bool, bool),
+    /// Back-side transform of this page.
+    pub flip: (bool, bool),
+    /// PWG media name for the header.
+    pub media_name: Option<String>,
+    /// Pages in the document.
+    pub total_pages: u32,
+}
+
+/// One PWG raster page (header and compressed rows; the stream's `RaS2` comes first, once).
+pub fn pwg_page(sheet: &Sheet, f: &PageFormat) -> Vec<u8> {
+    let header = PageHeader {
+        raster: f.raster,
+        width: sheet.width,
+        height: sheet.height,
+        dpi: f.dpi,
+        page_size_name: f.media_name.clone(),
+        total_pages: f.total_pages,
+        duplex: f.duplex,
+        flipped: f.flip,
+    };
+    let data = rows(sheet, f.raster, f.flip);
+    let mut out = Vec::with_capacity(HEADER_LEN + data.len() / 8);
+    out.extend_from_slice(&header.to_bytes());
+    let rb = f.raster.bytes_per_line(sheet.width) as usize;
+    compress_rows(data.chunks(rb.max(1)), f.raster, &mut out);
+    out
+}
+
+/// One URF page (header and compressed rows; the file header comes first, once).
+///
+/// # Errors
+/// [`ErrorKind::InvalidInput`] for a 1-bit raster type.
+pub fn urf_page(sheet: &Sheet, f: &PageFormat) -> Result<Vec<u8>> {
+    let page = UrfPage {
+        raster: f.raster,
+        width: sheet.width,
+        height: sheet.height,
+        dpi: f.dpi.0,
+        duplex: f.duplex.0.then_some(f.duplex.1),
+        quality: None,
+    };
+    let data = rows(sheet, f.raster, f.flip);
+    let mut out = Vec::with_capacity(urf::PAGE_HEADER_LEN + data.len() / 8);
+    urf::encode_page(&page, &data, &mut out)?;
+    Ok(out)
+}
+
+/// The sheet as a JPEG (sRGB or gray, quality 85) with its resolution in the JFIF header.
+///
+/// # Errors
+/// Those of the JPEG encoder.
+pub fn jpeg(sheet: &Sheet, gray: bool, dpi: (u32, u32)) -> Result<Vec<u8>> {
+    let raster = if gray {
+        RasterType::Sgray8
+    } else {
+        RasterType::Srgb8
+    };
+    let data = rows(sheet, raster, (false, false));
+    encode_jpeg(&data, sheet.width, sheet.height, gray, dpi)
+}
+
+/// Encodes 8-bit gray or RGB pixels as JPEG (quality 85).
+///
+/// # Errors
+/// [`ErrorKind::InvalidInput`] for a size over 65535 pixels or a buffer of the wrong size.
+pub fn encode_jpeg(
+    data: &[u8],
+    width: u32,
+    height: u32,
+    gray: bool,
+    dpi: (u32, u32),
+) -> Result<Vec<u8>> {
+    let bad =
+        |d: String| Error::new(ErrorKind::InvalidInput, "render", "encode JPEG").with_detail(d);
+    let (Ok(w), Ok(h)) = (u16::try_from(width), u16::try_from(height)) else {
+        return Err(bad(format!("{width}x{height} is larger than JPEG allows")));
+    };
+    let color = if gray {
+        jpeg_encoder::ColorType::Luma
+    } else {
+        jpeg_encoder::ColorType::Rgb
+    };
+    let mut out = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut out, 85);
+    let d16 = |d: u32| u16::try_from(d).unwrap_or(u16::MAX);
+    enc.set_density(jpeg_encoder::PixelDensity {
+        density: (d16(dpi.0), d16(dpi.1)),
+        unit: jpeg_encoder::PixelDensityUnit::Inches,
+    });
+    enc.encode(data, w, h, color)
+        .map_err(|e| bad(format!("{width}x{height}: {e}")))?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sheet() -> Sheet {
+        // 10x2: left pixel of row 0 black, everything else white.
+        let mut s = Sheet::white(10, 2).unwrap();
+        s.rgba[..4].copy_from_slice(&[0, 0, 0, 255]);
+        s
+    }
+
+    #[test]
+    fn rows_with_back_side_transforms() {
+        let s = sheet();
+        assert_eq!(
+            rows(&s, RasterType::Black1, (false, false)),
+            vec![0x80, 0, 0, 0]
+        );
+        assert_eq!(
+            rows(&s, RasterType::Black1, (true, false)),
+            vec![0, 0x40, 0, 0]
+        );
+        assert_eq!(
+            rows(&s, RasterType::Black1, (false, true)),
+            vec![0, 0, 0x80, 0]
+        );
+        assert_eq!(
+            rows(&s, RasterType::Black1, (true, true)),
+            vec![0, 0, 0, 0x40]
+        );
+        let g = rows(&s, RasterType::Sgray8, (true, true));
+        assert_eq!((g[0], g[19]), (255, 0));
+        assert_eq!(rows(&s, RasterType::Srgb8, (false, false)).len(), 60);
+    }
+
+    #[test]
+    fn oversized_sheets_are_refused() {
+        assert!(Sheet::white(20_000, 20_000).is_err());
+        assert!(Sheet::white(0, 5).is_err());
+    }
+
+    #[test]
+    fn jpeg_has_its_magic() {
+        let j = jpeg(&sheet(), true, (300, 300)).unwrap();
+        assert_eq!(&j[..2], &[0xFF, 0xD8]);
+    }
+}

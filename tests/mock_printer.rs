@@ -7,8 +7,8 @@ use std::time::Duration;
 use buergerkoffer::mock::MockPrinter;
 use buergerkoffer::print::raster::{decode_rows, RasterType, HEADER_LEN};
 use buergerkoffer::print::{
-    Document, DocumentFormat, JobId, JobState, PrintOptions, PrinterState, ReasonKind, Sides,
-    StateReason,
+    Document, DocumentFormat, JobId, JobState, JobStatus, PageRange, PrintOptions, PrintQuality,
+    PrinterState, ReasonKind, Sides, StateReason,
 };
 use buergerkoffer::scan::{Page, PixelFormat};
 use buergerkoffer::{ErrorKind, Printer};
@@ -298,4 +298,71 @@ fn a_printer_with_expectations_dropped_without_done_panics() {
     let mock = MockPrinter::new("p");
     mock.expect_prints([(DocumentFormat::Pdf, PrintOptions::new())]);
     drop(mock);
+}
+
+#[tokio::test(start_paused = true)]
+async fn progress_stream_jobs_list_and_identify() {
+    use futures_util::StreamExt;
+    let (mock, p) = printer();
+    let job = p
+        .print(Document::pdf(&b"%PDF"[..]), &PrintOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(p.jobs().await.unwrap().len(), 1);
+    mock.add_reason(StateReason::from_keyword("media-empty-error").unwrap());
+    let mut stream = p.watch_job(job, Duration::from_millis(200));
+    let first = stream.next().await.unwrap().unwrap();
+    assert_eq!(first.state, JobState::Pending, "{first:?}");
+    let typed = first.printer_reasons();
+    assert_eq!(typed.len(), 1, "{first:?}");
+    assert_eq!(typed[0].kind, ReasonKind::MediaEmpty);
+    // Waiting for paper: the list still has the job, nothing new is reported.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(p.jobs().await.unwrap()[0].id, job);
+    mock.clear_reasons();
+    let rest: Vec<JobStatus> = stream.map(|r| r.unwrap()).collect().await;
+    let states: Vec<JobState> = rest.iter().map(|s| s.state).collect();
+    assert_eq!(
+        states,
+        vec![JobState::Pending, JobState::Processing, JobState::Completed],
+        "{rest:?}"
+    );
+    assert!(p.jobs().await.unwrap().is_empty());
+    assert_eq!(mock.documents().len(), 1, "printed once");
+    p.identify().await.unwrap();
+    assert_eq!(mock.identify_count(), 1);
+}
+
+#[tokio::test]
+async fn tray_paper_and_quality_are_checked_and_page_ranges_need_a_pdf() {
+    let (_mock, p) = printer();
+    let pdf = || Document::pdf(&b"%PDF"[..]);
+    let ok = PrintOptions::new()
+        .media_source("manual")
+        .media_type("labels")
+        .quality(PrintQuality::High)
+        .page_ranges(PageRange::parse_list("1-2,4").unwrap());
+    p.print(pdf(), &ok).await.unwrap();
+    let e = p
+        .print(pdf(), &PrintOptions::new().media_source("tray-9"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("main, manual"), "{e}");
+    let e = p
+        .print(
+            pdf(),
+            &PrintOptions::new().page_ranges(vec![PageRange::new(3, 1)]),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    let e = p
+        .print(
+            Document::jpeg(&b"\xff\xd8"[..]),
+            &PrintOptions::new().page_ranges(vec![PageRange::new(1, 1)]),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
 }

@@ -254,12 +254,25 @@ async fn cancel_a_long_job() {
         .unwrap();
     let st = printer.job(job).await.unwrap();
     assert!(!st.state.is_terminal(), "{st:?}");
+    // Get-Jobs lists it (not completed), and Identify-Printer is accepted.
+    let list = printer.jobs().await.unwrap();
+    assert!(
+        list.iter().any(|j| j.id == job && !j.state.is_terminal()),
+        "{list:?}"
+    );
+    printer.identify().await.unwrap();
     printer.cancel(job).await.unwrap();
-    let done = printer
-        .wait_for_job(job, Duration::from_secs(20), POLL)
-        .await
-        .unwrap();
-    assert_eq!(done.state, JobState::Canceled, "{done:?}");
+    // The progress stream ends with the canceled job.
+    use futures_util::StreamExt;
+    let seen: Vec<_> = tokio::time::timeout(
+        Duration::from_secs(20),
+        printer.watch_job(job, POLL).collect::<Vec<_>>(),
+    )
+    .await
+    .unwrap();
+    let done = seen.last().unwrap().as_ref().unwrap().clone();
+    assert_eq!(done.state, JobState::Canceled, "{seen:?}");
+    assert!(printer.jobs().await.unwrap().iter().all(|j| j.id != job));
     assert!(
         done.reasons.iter().any(|r| r.contains("canceled")),
         "{done:?}"

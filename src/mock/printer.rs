@@ -17,7 +17,7 @@ use crate::device::{DeviceId, DeviceInfo, DeviceKind};
 use crate::error::{Error, ErrorKind, Result};
 use crate::print::convert::{self, Target};
 use crate::print::{
-    Document, DocumentFormat, JobId, JobState, JobStatus, PrintOptions, Printer,
+    Document, DocumentFormat, JobId, JobState, JobStatus, PrintOptions, PrintQuality, Printer,
     PrinterCapabilities, PrinterState, PrinterStatus, RasterSupport, Sides, StateReason, Supply,
 };
 
@@ -91,6 +91,7 @@ struct State {
     gone: bool,
     accepting: bool,
     fail_next_print: Option<ErrorKind>,
+    identified: u32,
 }
 
 struct Job {
@@ -112,6 +113,20 @@ impl fmt::Debug for MockPrinter {
 }
 
 impl State {
+    /// The status of job `n`, with the printer's blocking reason while it waits.
+    fn job_status(&self, n: u32) -> Option<JobStatus> {
+        let j = self.jobs.get(&n)?;
+        let mut st = JobStatus::new(JobId(n), j.state);
+        st.name = j.record.name.clone();
+        if !j.state.is_terminal() {
+            if let Some(r) = self.blocking() {
+                st.reasons.push("printer-stopped".into());
+                st.reasons.push(r.keyword());
+            }
+        }
+        Some(st)
+    }
+
     fn blocking(&self) -> Option<&StateReason> {
         self.reasons.iter().find(|r| r.blocking_error().is_some())
     }
@@ -163,7 +178,8 @@ impl State {
 
 impl MockPrinter {
     /// A printer with id `mock:NAME`: accepts PDF, JPEG and PWG raster, A4 and letter, simplex
-    /// and duplex, colour, 99 copies; jobs pend 50 ms and print for 500 ms.
+    /// and duplex, colour, 99 copies, trays `main` and `manual`, paper `stationery` and
+    /// `labels`, three qualities, page ranges; jobs pend 50 ms and print for 500 ms.
     pub fn new(name: &str) -> Self {
         let id = DeviceId::mock(name);
         let info = DeviceInfo::new(
@@ -189,6 +205,14 @@ impl MockPrinter {
             max_copies: 99,
             resolutions: vec![(300, 300), (600, 600)],
             media_default: Some("iso_a4_210x297mm".into()),
+            media_sources: vec!["main".into(), "manual".into()],
+            media_types: vec!["stationery".into(), "labels".into()],
+            qualities: vec![
+                PrintQuality::Draft,
+                PrintQuality::Normal,
+                PrintQuality::High,
+            ],
+            page_ranges: true,
             raster: RasterSupport::default(),
         };
         MockPrinter {
@@ -206,6 +230,7 @@ impl MockPrinter {
                     gone: false,
                     accepting: true,
                     fail_next_print: None,
+                    identified: 0,
                 }),
                 script: Mutex::new(Script::new(id.to_string())),
             }),
@@ -321,7 +346,14 @@ impl MockPrinter {
         Ok(s)
     }
 
+    /// How often [`Printer::identify`] was called.
+    pub fn identify_count(&self) -> u32 {
+        lock(&self.inner.state).identified
+    }
+
     fn check_options(&self, caps: &PrinterCapabilities, o: &PrintOptions) -> Result<()> {
+        o.validate(&self.id())?;
+        caps.check_job_template(&self.id(), o)?;
         let bad = |what: String| {
             Error::new(ErrorKind::InvalidInput, self.id(), "print").with_detail(what)
         };
@@ -431,18 +463,22 @@ impl Printer for MockPrinter {
 
     async fn job(&self, job: JobId) -> Result<JobStatus> {
         let s = self.checked("get job")?;
-        let j = s
-            .jobs
-            .get(&job.0)
-            .ok_or_else(|| Error::new(ErrorKind::NotFound, self.id(), format!("get {job}")))?;
-        let mut st = JobStatus::new(job, j.state);
-        if !j.state.is_terminal() {
-            if let Some(r) = s.blocking() {
-                st.reasons.push("printer-stopped".into());
-                st.reasons.push(r.keyword());
-            }
-        }
-        Ok(st)
+        s.job_status(job.0)
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, self.id(), format!("get {job}")))
+    }
+
+    async fn jobs(&self) -> Result<Vec<JobStatus>> {
+        let s = self.checked("list jobs")?;
+        Ok(s.jobs
+            .iter()
+            .filter(|(_, j)| !j.state.is_terminal())
+            .filter_map(|(n, _)| s.job_status(*n))
+            .collect())
+    }
+
+    async fn identify(&self) -> Result<()> {
+        self.checked("identify")?.identified += 1;
+        Ok(())
     }
 
     async fn cancel(&self, job: JobId) -> Result<()> {

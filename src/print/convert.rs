@@ -205,6 +205,16 @@ pub fn plan(
     };
     let rendered = |output: Output| Plan::Render(render_spec(output, caps, options));
     let raster = raster_output(caps).map(rendered);
+    if !options.page_ranges.is_empty()
+        && !(doc.format == DocumentFormat::Pdf
+            && caps.page_ranges
+            && caps.accepts(&DocumentFormat::Pdf)
+            && !matches!(doc.body, DocumentBody::Page(_)))
+    {
+        return Err(Error::new(ErrorKind::Unsupported, device.to_owned(), "print").with_detail(
+            "page-ranges are sent only with a PDF to a printer that selects pages itself (page-ranges-supported); this crate does not select pages when it renders",
+        ));
+    }
     match &doc.body {
         DocumentBody::Page(page) => match &page.data {
             PageData::Raw { format, .. } => {

@@ -5,6 +5,8 @@
 //! always-present mocks in [`crate::mock`].
 
 pub mod convert;
+mod options;
+mod progress;
 pub mod raster;
 pub mod render;
 mod status;
@@ -12,6 +14,8 @@ mod supply;
 mod support;
 pub mod urf;
 
+pub use options::{Orientation, PageRange, PrintColor, PrintOptions, PrintQuality, Sides};
+pub use progress::JobProgress;
 pub use supply::{supplies_from_markers, supplies_from_pwg, Supply, SupplyLevel, MAX_SUPPLIES};
 pub use support::{PrintScaling, RasterSupport, SheetBack};
 
@@ -241,153 +245,6 @@ impl Document {
     }
 }
 
-/// One-sided or two-sided printing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum Sides {
-    /// Simplex.
-    #[default]
-    OneSided,
-    /// Duplex, flipped on the long edge (portrait books).
-    TwoSidedLongEdge,
-    /// Duplex, flipped on the short edge.
-    TwoSidedShortEdge,
-}
-
-impl Sides {
-    /// The IPP keyword.
-    pub fn keyword(self) -> &'static str {
-        match self {
-            Sides::OneSided => "one-sided",
-            Sides::TwoSidedLongEdge => "two-sided-long-edge",
-            Sides::TwoSidedShortEdge => "two-sided-short-edge",
-        }
-    }
-
-    /// From an IPP keyword.
-    pub fn from_keyword(k: &str) -> Option<Self> {
-        match k {
-            "one-sided" => Some(Sides::OneSided),
-            "two-sided-long-edge" => Some(Sides::TwoSidedLongEdge),
-            "two-sided-short-edge" => Some(Sides::TwoSidedShortEdge),
-            _ => None,
-        }
-    }
-}
-
-/// Colour or monochrome output.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum PrintColor {
-    /// The printer's default.
-    #[default]
-    Auto,
-    /// Colour.
-    Color,
-    /// Monochrome.
-    Monochrome,
-}
-
-/// Page orientation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Orientation {
-    /// Portrait.
-    Portrait,
-    /// Landscape.
-    Landscape,
-}
-
-/// How to print a document.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PrintOptions {
-    /// Number of copies (1 or more).
-    pub copies: u32,
-    /// Simplex or duplex.
-    pub sides: Sides,
-    /// Media by PWG self-describing name, e.g. `iso_a4_210x297mm`.
-    pub media: Option<String>,
-    /// Colour mode.
-    pub color: PrintColor,
-    /// Orientation, if not the document's own.
-    pub orientation: Option<Orientation>,
-    /// Job name shown in the printer's queue.
-    pub job_name: Option<String>,
-    /// How pages are fitted on the sheet when this crate renders them (`print-scaling`).
-    pub scaling: PrintScaling,
-}
-
-impl Default for PrintOptions {
-    fn default() -> Self {
-        PrintOptions {
-            copies: 1,
-            sides: Sides::OneSided,
-            media: None,
-            color: PrintColor::Auto,
-            orientation: None,
-            job_name: None,
-            scaling: PrintScaling::Auto,
-        }
-    }
-}
-
-impl PrintOptions {
-    /// One copy, one-sided, printer defaults otherwise.
-    pub fn new() -> Self {
-        PrintOptions::default()
-    }
-
-    /// Sets the number of copies.
-    #[must_use]
-    pub fn copies(mut self, n: u32) -> Self {
-        self.copies = n;
-        self
-    }
-
-    /// Sets simplex/duplex.
-    #[must_use]
-    pub fn sides(mut self, sides: Sides) -> Self {
-        self.sides = sides;
-        self
-    }
-
-    /// Sets the media (PWG name).
-    #[must_use]
-    pub fn media(mut self, media: impl Into<String>) -> Self {
-        self.media = Some(media.into());
-        self
-    }
-
-    /// Sets colour or monochrome.
-    #[must_use]
-    pub fn color(mut self, color: PrintColor) -> Self {
-        self.color = color;
-        self
-    }
-
-    /// Sets the orientation.
-    #[must_use]
-    pub fn orientation(mut self, o: Orientation) -> Self {
-        self.orientation = Some(o);
-        self
-    }
-
-    /// Sets how pages are fitted on the sheet.
-    #[must_use]
-    pub fn scaling(mut self, scaling: PrintScaling) -> Self {
-        self.scaling = scaling;
-        self
-    }
-
-    /// Sets the job name.
-    #[must_use]
-    pub fn job_name(mut self, name: impl Into<String>) -> Self {
-        self.job_name = Some(name.into());
-        self
-    }
-}
-
 /// What a printer accepts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -410,6 +267,15 @@ pub struct PrinterCapabilities {
     pub media_default: Option<String>,
     /// PWG raster and URF types, resolutions and back-side handling.
     pub raster: RasterSupport,
+    /// Trays (`media-source-supported`); empty when the printer does not say.
+    pub media_sources: Vec<String>,
+    /// Kinds of paper (`media-type-supported`); empty when the printer does not say.
+    pub media_types: Vec<String>,
+    /// Print qualities (`print-quality-supported`); empty when the printer does not say.
+    pub qualities: Vec<PrintQuality>,
+    /// Whether the printer itself selects `page-ranges` of a PDF it takes as it is
+    /// (`page-ranges-supported`); when not, this crate renders the selected pages.
+    pub page_ranges: bool,
 }
 
 impl PrinterCapabilities {
@@ -482,6 +348,42 @@ impl PrinterCapabilities {
     pub fn accepts(&self, format: &DocumentFormat) -> bool {
         self.formats.contains(format)
     }
+
+    /// Checks the tray, paper kind and quality of `o` against what the printer lists (a list
+    /// the printer leaves empty is not checked).
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] naming the value and what the printer supports.
+    pub fn check_job_template(&self, device: &str, o: &PrintOptions) -> Result<()> {
+        let check = |what: &str, v: Option<&str>, list: Vec<&str>| -> Result<()> {
+            match v {
+                Some(v) if !list.is_empty() && !list.contains(&v) => {
+                    Err(
+                        Error::new(ErrorKind::InvalidInput, device, "print").with_detail(format!(
+                            "{what} {v} is not supported; the printer has {}",
+                            list.join(", ")
+                        )),
+                    )
+                }
+                _ => Ok(()),
+            }
+        };
+        check(
+            "media-source",
+            o.media_source.as_deref(),
+            self.media_sources.iter().map(String::as_str).collect(),
+        )?;
+        check(
+            "media-type",
+            o.media_type.as_deref(),
+            self.media_types.iter().map(String::as_str).collect(),
+        )?;
+        check(
+            "print-quality",
+            o.quality.map(PrintQuality::name),
+            self.qualities.iter().map(|q| q.name()).collect(),
+        )
+    }
 }
 
 /// A printer.
@@ -530,6 +432,45 @@ pub trait Printer: Send + Sync {
     /// [`ErrorKind::NotFound`] for an unknown job, [`ErrorKind::InvalidInput`] when it has
     /// already ended. Not cancel-safe.
     async fn cancel(&self, id: JobId) -> Result<()>;
+
+    /// The jobs the printer has not finished (IPP Get-Jobs with `which-jobs=not-completed`),
+    /// oldest first: what waits behind a jam or an empty tray.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unsupported`] for a printer that cannot list jobs (the default); as
+    /// [`status`](Printer::status) otherwise. Cancel-safe.
+    async fn jobs(&self) -> Result<Vec<JobStatus>> {
+        Err(Error::new(
+            ErrorKind::Unsupported,
+            self.info().id.to_string(),
+            "list jobs",
+        )
+        .with_detail("this printer cannot list its jobs"))
+    }
+
+    /// Makes the printer show itself (IPP Identify-Printer: a sound, a blinking light or a
+    /// message on its panel), so a clerk knows which printer on the table is meant.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unsupported`] when the printer has no way to (the default); as
+    /// [`status`](Printer::status) otherwise.
+    async fn identify(&self) -> Result<()> {
+        Err(Error::new(
+            ErrorKind::Unsupported,
+            self.info().id.to_string(),
+            "identify",
+        )
+        .with_detail("this printer cannot identify itself"))
+    }
+
+    /// Follows a job: a stream with its status now, then one item each time its state, its
+    /// reasons (e.g. `media-empty-error` while it waits for paper) or its count of printed
+    /// sides changes, polled every `poll`; the stream ends after the job has ended, or after
+    /// the first error. Drop it to stop following; the job is not affected. Wrap it in a
+    /// timeout to bound the wait.
+    fn watch_job(&self, id: JobId, poll: Duration) -> JobProgress<'_> {
+        progress::watch(self, id, poll)
+    }
 
     /// Polls [`job`](Printer::job) every `poll` until the job ends or `timeout` passes.
     /// Returns the final status, which may be `Canceled` or `Aborted`.

@@ -276,6 +276,10 @@ pub struct JobStatus {
     pub reasons: Vec<String>,
     /// The printer's message, if any.
     pub message: Option<String>,
+    /// Sides printed so far (`job-impressions-completed`), when the printer says.
+    pub impressions_completed: Option<u32>,
+    /// The job's name (`job-name`), when the printer says.
+    pub name: Option<String>,
 }
 
 impl JobStatus {
@@ -286,7 +290,19 @@ impl JobStatus {
             state,
             reasons: Vec::new(),
             message: None,
+            impressions_completed: None,
+            name: None,
         }
+    }
+
+    /// The printer-side reasons among [`reasons`](Self::reasons), typed (`media-empty-error`,
+    /// `media-jam-error`, ...); job-only keywords such as `job-printing` are left out.
+    pub fn printer_reasons(&self) -> Vec<StateReason> {
+        self.reasons
+            .iter()
+            .filter_map(|k| StateReason::from_keyword(k))
+            .filter(|r| !matches!(r.kind, ReasonKind::Other(_)))
+            .collect()
     }
 }
 

@@ -128,6 +128,7 @@
 mod card;
 mod format;
 mod print;
+mod print_values;
 mod recorder;
 mod replay_card;
 mod replay_kit;

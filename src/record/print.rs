@@ -13,10 +13,9 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 
 use super::format::{fingerprint, Fnv};
+use super::print_values::{JobRec, JobStatusRec, OptionsRec, PrintCapsRec, PrinterStatusRec};
 use super::recorder::{Rec, Recorder};
-use super::values::{
-    pixel_format_name, to_value, JobRec, JobStatusRec, OptionsRec, PrintCapsRec, PrinterStatusRec,
-};
+use super::values::{pixel_format_name, to_value};
 use crate::device::DeviceInfo;
 use crate::error::Result;
 use crate::print::{
@@ -201,6 +200,24 @@ impl Printer for RecordingPrinter {
                 .req(json!({ "job": id.0 }))
                 .result(&r, |()| json!({})),
         );
+        r
+    }
+
+    async fn jobs(&self) -> Result<Vec<JobStatus>> {
+        let t0 = self.rec.now();
+        let r = self.inner.jobs().await;
+        self.rec
+            .write(Rec::new(&self.dev, "jobs", t0).result(&r, |v| {
+                Value::Array(v.iter().map(|s| to_value(&JobStatusRec::of(s))).collect())
+            }));
+        r
+    }
+
+    async fn identify(&self) -> Result<()> {
+        let t0 = self.rec.now();
+        let r = self.inner.identify().await;
+        self.rec
+            .write(Rec::new(&self.dev, "identify", t0).result(&r, |()| json!({})));
         r
     }
 }

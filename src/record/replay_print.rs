@@ -1,7 +1,7 @@
 //! [`ReplayPrinter`]: a printer played back from a session — capabilities, status and state
 //! reasons, each print call (matched by document format, name, kind, length, fingerprint and
 //! options), each job status in recorded order (so a job runs through its recorded states)
-//! and cancels.
+//! , cancels, job lists and identify calls.
 
 use std::fmt;
 use std::sync::Arc;
@@ -11,11 +11,10 @@ use serde_json::{json, Value};
 
 use super::format::{Channel, Entry};
 use super::print::describe;
+use super::print_values::{JobRec, JobStatusRec, OptionsRec, PrintCapsRec, PrinterStatusRec};
 use super::replay_card::{answer, call};
 use super::session::Shared;
-use super::values::{
-    from_value, to_value, JobRec, JobStatusRec, OptionsRec, PrintCapsRec, PrinterStatusRec,
-};
+use super::values::{from_value, to_value};
 use crate::device::DeviceInfo;
 use crate::error::Result;
 use crate::print::{
@@ -91,6 +90,19 @@ impl Printer for ReplayPrinter {
 
     async fn cancel(&self, id: JobId) -> Result<()> {
         let e = self.call("cancel", json!({ "job": id.0 })).await?;
+        answer(&e).map(|_| ())
+    }
+
+    async fn jobs(&self) -> Result<Vec<JobStatus>> {
+        let e = self.call("jobs", Value::Null).await?;
+        from_value::<Vec<JobStatusRec>>(answer(&e)?, "job list")?
+            .iter()
+            .map(JobStatusRec::to_status)
+            .collect()
+    }
+
+    async fn identify(&self) -> Result<()> {
+        let e = self.call("identify", Value::Null).await?;
         answer(&e).map(|_| ())
     }
 }

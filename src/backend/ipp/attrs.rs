@@ -1,16 +1,16 @@
 //! IPP attributes to the crate's types: printer attributes to [`PrinterCapabilities`] and
-//! [`PrinterStatus`], job attributes to [`JobStatus`], and IPP/HTTP status codes to
+//! [`PrinterStatus`] (job attributes are in `job_attrs`), and IPP/HTTP status codes to
 //! [`ErrorKind`]s. Pure functions over parsed attributes, so they are tested without a printer.
 
-use ipp::attribute::IppAttributes;
+use ipp::attribute::{IppAttributeGroup, IppAttributes};
 use ipp::model::DelimiterTag;
 use ipp::value::IppValue;
 
 use crate::error::ErrorKind;
 use crate::print::raster::RasterType;
 use crate::print::{
-    supplies_from_markers, supplies_from_pwg, DocumentFormat, JobId, JobState, JobStatus,
-    PrinterCapabilities, PrinterState, PrinterStatus, SheetBack, Sides, StateReason,
+    supplies_from_markers, supplies_from_pwg, DocumentFormat, PrintQuality, PrinterCapabilities,
+    PrinterState, PrinterStatus, SheetBack, Sides, StateReason,
 };
 
 /// The printer attributes this backend asks for.
@@ -46,32 +46,37 @@ pub const PRINTER_ATTRIBUTES: &[&str] = &[
     "marker-colors",
     "printer-supply",
     "printer-supply-description",
+    "media-source-supported",
+    "media-type-supported",
+    "print-quality-supported",
+    "page-ranges-supported",
+    "multiple-document-handling-supported",
 ];
 
-/// The job attributes this backend asks for.
-pub const JOB_ATTRIBUTES: &[&str] = &[
-    "job-id",
-    "job-state",
-    "job-state-reasons",
-    "job-state-message",
-];
-
-/// A simple view of all attributes of one group kind, by name.
+/// A simple view, by name, of the attributes of all groups of one kind, or of one group.
 pub struct Attrs<'a> {
-    attrs: &'a IppAttributes,
-    tag: DelimiterTag,
+    groups: Vec<&'a IppAttributeGroup>,
 }
 
 impl<'a> Attrs<'a> {
     /// The attributes of groups tagged `tag`.
     pub fn new(attrs: &'a IppAttributes, tag: DelimiterTag) -> Self {
-        Attrs { attrs, tag }
+        Attrs {
+            groups: attrs.groups_of(tag).collect(),
+        }
+    }
+
+    /// The attributes of one group (e.g. one job of a Get-Jobs reply).
+    pub fn of_group(group: &'a IppAttributeGroup) -> Self {
+        Attrs {
+            groups: vec![group],
+        }
     }
 
     /// The value of the first attribute called `name`.
     pub fn get(&self, name: &str) -> Option<&'a IppValue> {
-        self.attrs
-            .groups_of(self.tag)
+        self.groups
+            .iter()
             .find_map(|g| g.get(name))
             .map(|a| a.value())
     }
@@ -197,6 +202,8 @@ pub struct PrinterAttrs {
     pub scaling: Vec<String>,
     /// `orientation-requested-supported` (enum values 3..6).
     pub orientations: Vec<i32>,
+    /// `multiple-document-handling-supported` (collated or not).
+    pub copy_handling: Vec<String>,
 }
 
 /// Reads the printer attributes group.
@@ -240,6 +247,14 @@ pub fn printer_attrs(attrs: &IppAttributes) -> PrinterAttrs {
         .and_then(|k| SheetBack::from_keyword(&k))
         .unwrap_or_default();
     caps.raster.read_urf(&a.strings("urf-supported"));
+    caps.media_sources = a.strings("media-source-supported");
+    caps.media_types = a.strings("media-type-supported");
+    caps.qualities = a
+        .ints("print-quality-supported")
+        .into_iter()
+        .filter_map(PrintQuality::from_ipp)
+        .collect();
+    caps.page_ranges = a.bool("page-ranges-supported").unwrap_or(false);
     PrinterAttrs {
         caps,
         name: a.string("printer-name"),
@@ -250,6 +265,7 @@ pub fn printer_attrs(attrs: &IppAttributes) -> PrinterAttrs {
         operations: a.ints("operations-supported"),
         scaling: a.strings("print-scaling-supported"),
         orientations: a.ints("orientation-requested-supported"),
+        copy_handling: a.strings("multiple-document-handling-supported"),
     }
 }
 
@@ -285,43 +301,6 @@ pub fn printer_status(attrs: &IppAttributes) -> Option<PrinterStatus> {
         );
     }
     Some(st)
-}
-
-/// Maps an IPP `job-state` enum value.
-pub fn job_state(v: i32) -> Option<JobState> {
-    Some(match v {
-        3 => JobState::Pending,
-        4 => JobState::Held,
-        5 => JobState::Processing,
-        6 => JobState::Stopped,
-        7 => JobState::Canceled,
-        8 => JobState::Aborted,
-        9 => JobState::Completed,
-        _ => return None,
-    })
-}
-
-/// Reads a job's status from the job attributes group (Print-Job and Get-Job-Attributes
-/// replies). `None` if there is no valid job-state.
-pub fn job_status(attrs: &IppAttributes, id: JobId) -> Option<JobStatus> {
-    let a = Attrs::new(attrs, DelimiterTag::JobAttributes);
-    let state = job_state(a.int("job-state")?)?;
-    let mut st = JobStatus::new(id, state);
-    st.reasons = a
-        .strings("job-state-reasons")
-        .into_iter()
-        .filter(|r| r != "none")
-        .collect();
-    st.message = a.string("job-state-message").filter(|m| !m.is_empty());
-    Some(st)
-}
-
-/// The `job-id` of a Print-Job / Create-Job reply.
-pub fn job_id(attrs: &IppAttributes) -> Option<JobId> {
-    let a = Attrs::new(attrs, DelimiterTag::JobAttributes);
-    a.int("job-id")
-        .and_then(|i| u32::try_from(i).ok())
-        .map(JobId)
 }
 
 /// The `status-message` of a reply, if any.
@@ -628,12 +607,7 @@ mod tests {
     }
 
     #[test]
-    fn job_states_and_status_codes() {
-        assert_eq!(job_state(3), Some(JobState::Pending));
-        assert_eq!(job_state(4), Some(JobState::Held));
-        assert_eq!(job_state(7), Some(JobState::Canceled));
-        assert_eq!(job_state(9), Some(JobState::Completed));
-        assert_eq!(job_state(42), None);
+    fn status_codes() {
         assert_eq!(ipp_status_kind(0x040A), ErrorKind::Unsupported);
         assert_eq!(ipp_status_kind(0x0406), ErrorKind::NotFound);
         assert_eq!(ipp_status_kind(0x0506), ErrorKind::Busy);

@@ -2,13 +2,14 @@
 //! [`crate::print::convert`], shared with the mock printer), the job template attributes, and
 //! the document body as a stream.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use ipp::attribute::IppAttribute;
 use ipp::model::DelimiterTag;
-use ipp::value::IppValue;
+use ipp::value::{IppName, IppValue};
 use tokio::io::{AsyncRead, ReadBuf};
 
 use super::attrs::PrinterAttrs;
@@ -75,7 +76,27 @@ pub fn check_options(device: &str, o: &PrintOptions, pa: &PrinterAttrs) -> Resul
             "colour printing requested from a monochrome printer".to_owned()
         ));
     }
+    o.validate(device)?;
+    caps.check_job_template(device, o)?;
+    let handling = copy_handling(o);
+    if let Some(h) = handling {
+        if !pa.copy_handling.is_empty() && !pa.copy_handling.iter().any(|k| k == h) {
+            return Err(bad(format!(
+                "{h} is not supported; the printer has {}",
+                pa.copy_handling.join(", ")
+            )));
+        }
+    }
     Ok(())
+}
+
+/// The `multiple-document-handling` keyword for more than one copy.
+fn copy_handling(o: &PrintOptions) -> Option<&'static str> {
+    (o.copies > 1).then_some(if o.collate {
+        "separate-documents-collated-copies"
+    } else {
+        "separate-documents-uncollated-copies"
+    })
 }
 
 fn attr(
@@ -124,8 +145,25 @@ fn truncate(s: &str, max: usize) -> String {
     s.get(..end).unwrap_or_default().to_owned()
 }
 
-/// Job template attributes for `o`.
-pub fn job_attributes(o: &PrintOptions, pa: &PrinterAttrs) -> Vec<IppAttribute> {
+/// `media-col` with the media size name, `media-source` and `media-type` (PWG 5100.7).
+fn media_col(o: &PrintOptions) -> Option<IppAttribute> {
+    let mut m = BTreeMap::new();
+    let mut put = |k: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            if let (Ok(n), Ok(v)) = (IppName::new(k), IppValue::new_keyword(v.as_str())) {
+                m.insert(n, v);
+            }
+        }
+    };
+    put("media-size-name", &o.media);
+    put("media-source", &o.media_source);
+    put("media-type", &o.media_type);
+    IppAttribute::with_name("media-col", IppValue::Collection(m)).ok()
+}
+
+/// Job template attributes for `o`. `page_ranges` says whether the printer selects the pages
+/// (a PDF it takes as it is); when this crate renders, it has selected them already.
+pub fn job_attributes(o: &PrintOptions, pa: &PrinterAttrs, page_ranges: bool) -> Vec<IppAttribute> {
     let mut v = Vec::new();
     if o.copies != 1 {
         v.extend(attr(
@@ -138,8 +176,31 @@ pub fn job_attributes(o: &PrintOptions, pa: &PrinterAttrs) -> Vec<IppAttribute> 
     if o.sides != Sides::OneSided || !pa.caps.sides.is_empty() {
         v.extend(attr("sides", IppValue::new_keyword(o.sides.keyword())));
     }
-    if let Some(m) = &o.media {
+    if o.media_source.is_some() || o.media_type.is_some() {
+        // media-col replaces media (a printer rejects both in one job).
+        v.extend(media_col(o));
+    } else if let Some(m) = &o.media {
         v.extend(attr("media", IppValue::new_keyword(m.as_str())));
+    }
+    if let Some(h) = copy_handling(o) {
+        v.extend(attr("multiple-document-handling", IppValue::new_keyword(h)));
+    }
+    if let Some(q) = o.quality {
+        v.extend(attr("print-quality", Ok(IppValue::Enum(q.ipp()))));
+    }
+    if page_ranges && !o.page_ranges.is_empty() {
+        let r: Vec<IppValue> = o
+            .page_ranges
+            .iter()
+            .map(|r| {
+                let n = |x: u32| i32::try_from(x).unwrap_or(i32::MAX);
+                IppValue::RangeOfInteger {
+                    min: n(r.first),
+                    max: n(r.last),
+                }
+            })
+            .collect();
+        v.extend(attr("page-ranges", Ok(IppValue::Array(r))));
     }
     match o.color {
         PrintColor::Color => v.extend(attr("print-color-mode", IppValue::new_keyword("color"))),

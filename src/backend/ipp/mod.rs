@@ -47,6 +47,8 @@
 mod attrs;
 mod http;
 mod job;
+mod job_attrs;
+mod ops;
 mod provider;
 mod reply;
 
@@ -69,6 +71,7 @@ use self::reply::Reply;
 pub use self::reply::ReplyLimits;
 use crate::device::{Backend, DeviceId, DeviceInfo, DeviceKind};
 use crate::error::{Error, ErrorKind, RawCode, Result};
+use crate::print::convert::Plan;
 use crate::print::{
     Document, JobId, JobStatus, PrintOptions, Printer, PrinterCapabilities, PrinterStatus,
 };
@@ -489,7 +492,7 @@ impl Printer for IppPrinter {
         let doc_name = document.name.clone();
         let op_attrs =
             || job::operation_attributes(&self.inner.user, &job_name, doc_name.as_deref(), &format);
-        let job_attrs = job::job_attributes(options, &pa);
+        let job_attrs = job::job_attributes(options, &pa, matches!(plan, Plan::AsIs(_)));
 
         // Validate-Job first, unless the printer says it does not have it.
         if pa.operations.is_empty() || pa.operations.contains(&(Operation::ValidateJob as i32)) {
@@ -501,28 +504,33 @@ impl Printer for IppPrinter {
         }
 
         let body = job::body(&device, document, &plan, options.media.as_deref()).await?;
-        let mut req = self.request(Operation::PrintJob)?;
-        job::add_attributes(&mut req, op_attrs(), job_attrs);
-        *req.payload_mut() = IppPayload::new_async(job::Compat(body));
-        let resp = self
-            .send("print: Print-Job", streamed(req), self.inner.send_timeout)
-            .await
-            .map_err(|e| self.explain_format(e, &pa))?;
-        let id = attrs::job_id(&resp.attributes).ok_or_else(|| {
-            Error::new(ErrorKind::Protocol, device.clone(), "print: Print-Job")
-                .with_detail("the reply has no job-id")
-        })?;
+        let two_step = [Operation::CreateJob, Operation::SendDocument]
+            .iter()
+            .all(|op| pa.operations.contains(&(*op as i32)));
+        let id = if two_step {
+            self.create_and_send(op_attrs(), job_attrs, body)
+                .await
+                .map_err(|e| self.explain_format(e, &pa))?
+        } else {
+            let mut req = self.request(Operation::PrintJob)?;
+            job::add_attributes(&mut req, op_attrs(), job_attrs);
+            *req.payload_mut() = IppPayload::new_async(job::Compat(body));
+            let resp = self
+                .send("print: Print-Job", streamed(req), self.inner.send_timeout)
+                .await
+                .map_err(|e| self.explain_format(e, &pa))?;
+            job_attrs::job_id(&resp.attributes).ok_or_else(|| {
+                Error::new(ErrorKind::Protocol, device.clone(), "print: Print-Job")
+                    .with_detail("the reply has no job-id")
+            })?
+        };
         tracing::debug!(printer = %device, %id, format = %format, "job created");
         Ok(id)
     }
 
     async fn job(&self, id: JobId) -> Result<JobStatus> {
         let mut req = self.job_request(Operation::GetJobAttributes, id)?;
-        let vals: Vec<IppValue> = attrs::JOB_ATTRIBUTES
-            .iter()
-            .filter_map(|a| IppValue::new_keyword(*a).ok())
-            .collect();
-        if let Ok(a) = IppAttribute::with_name("requested-attributes", IppValue::Array(vals)) {
+        if let Some(a) = ops::requested(job_attrs::JOB_ATTRIBUTES) {
             job::add_attributes(&mut req, vec![a], vec![]);
         }
         let op = "Get-Job-Attributes";
@@ -530,7 +538,7 @@ impl Printer for IppPrinter {
             .send(op, fixed(&req), self.inner.timeout)
             .await
             .map_err(|e| e.with_operation(format!("read status of {id}")))?;
-        attrs::job_status(&resp.attributes, id).ok_or_else(|| {
+        job_attrs::job_status(&resp.attributes, id).ok_or_else(|| {
             Error::new(
                 ErrorKind::Protocol,
                 self.device(),
@@ -541,11 +549,7 @@ impl Printer for IppPrinter {
     }
 
     async fn cancel(&self, id: JobId) -> Result<()> {
-        let req = self.job_request(Operation::CancelJob, id)?;
-        match self
-            .send("Cancel-Job", fixed(&req), self.inner.timeout)
-            .await
-        {
+        match self.cancel_request(id).await {
             Ok(_) => Ok(()),
             Err(e) if e.raw() == Some(RawCode::Ipp(0x0404)) => {
                 let state = self.job(id).await.ok().map(|s| format!(" ({:?})", s.state));
@@ -558,6 +562,14 @@ impl Printer for IppPrinter {
             }
             Err(e) => Err(e.with_operation(format!("cancel {id}"))),
         }
+    }
+
+    async fn jobs(&self) -> Result<Vec<JobStatus>> {
+        self.get_jobs().await
+    }
+
+    async fn identify(&self) -> Result<()> {
+        self.identify_printer().await
     }
 }
 

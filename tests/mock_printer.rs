@@ -76,11 +76,11 @@ async fn media_empty_holds_jobs_until_cleared() {
     tokio::time::sleep(Duration::from_secs(3600)).await;
     let js = p.job(job).await.unwrap();
     assert_eq!(js.state, JobState::Pending);
-    assert!(
-        js.reasons.iter().any(|r| r == "media-empty-error"),
-        "{:?}",
-        js.reasons
-    );
+    assert_eq!(js.reasons, ["printer-stopped"]);
+    assert_eq!(js.printer_state_reasons, ["media-empty-error"]);
+    let typed = js.printer_reasons();
+    assert_eq!(typed.len(), 1, "{typed:?}");
+    assert_eq!(typed[0].kind, ReasonKind::MediaEmpty);
     // waiting times out naming the state
     let e = p
         .wait_for_job(job, Duration::from_secs(10), Duration::from_secs(1))

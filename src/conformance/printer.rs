@@ -409,9 +409,12 @@ async fn media_empty_job(rig: &dyn PrinterRig, doc: Document) -> std::result::Re
         js.state
     );
     ensure!(
-        js.reasons.iter().any(|r| r.starts_with("media-empty")),
-        "job reasons {:?} do not name media-empty",
-        js.reasons
+        js.printer_reasons()
+            .iter()
+            .any(|r| r.kind == ReasonKind::MediaEmpty),
+        "job reasons {:?} / printer reasons {:?} do not name media-empty",
+        js.reasons,
+        js.printer_state_reasons
     );
     Ok(job)
 }

@@ -121,7 +121,7 @@ impl State {
         if !j.state.is_terminal() {
             if let Some(r) = self.blocking() {
                 st.reasons.push("printer-stopped".into());
-                st.reasons.push(r.keyword());
+                st.printer_state_reasons.push(r.keyword());
             }
         }
         Some(st)

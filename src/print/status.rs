@@ -280,6 +280,10 @@ pub struct JobStatus {
     pub impressions_completed: Option<u32>,
     /// The job's name (`job-name`), when the printer says.
     pub name: Option<String>,
+    /// The printer's state reasons that hold this job up (`job-printer-state-reasons`,
+    /// PWG 5100.13), e.g. `media-empty-error` while the job is stopped; empty when the
+    /// printer does not say.
+    pub printer_state_reasons: Vec<String>,
 }
 
 impl JobStatus {
@@ -292,17 +296,29 @@ impl JobStatus {
             message: None,
             impressions_completed: None,
             name: None,
+            printer_state_reasons: Vec::new(),
         }
     }
 
-    /// The printer-side reasons among [`reasons`](Self::reasons), typed (`media-empty-error`,
-    /// `media-jam-error`, ...); job-only keywords such as `job-printing` are left out.
+    /// The printer-side reasons that hold this job up, typed (`media-empty-error`,
+    /// `media-jam-error`, ...): those of
+    /// [`printer_state_reasons`](Self::printer_state_reasons) and the printer keywords among
+    /// [`reasons`](Self::reasons), each once; job-only keywords such as `job-printing` are
+    /// left out.
     pub fn printer_reasons(&self) -> Vec<StateReason> {
-        self.reasons
+        let mut out: Vec<StateReason> = Vec::new();
+        for r in self
+            .printer_state_reasons
             .iter()
+            .chain(&self.reasons)
             .filter_map(|k| StateReason::from_keyword(k))
             .filter(|r| !matches!(r.kind, ReasonKind::Other(_)))
-            .collect()
+        {
+            if !out.contains(&r) {
+                out.push(r);
+            }
+        }
+        out
     }
 }
 

@@ -271,6 +271,9 @@ pub(crate) struct JobStatusRec {
     pub impressions: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `job-printer-state-reasons` (absent in older files and when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub printer_reasons: Vec<String>,
 }
 
 impl JobStatusRec {
@@ -282,6 +285,7 @@ impl JobStatusRec {
             message: s.message.clone(),
             impressions: s.impressions_completed,
             name: s.name.clone(),
+            printer_reasons: s.printer_state_reasons.clone(),
         }
     }
 
@@ -301,6 +305,7 @@ impl JobStatusRec {
         st.message = self.message.clone();
         st.impressions_completed = self.impressions;
         st.name = self.name.clone();
+        st.printer_state_reasons = self.printer_reasons.clone();
         Ok(st)
     }
 }
@@ -372,6 +377,7 @@ mod tests {
             message: None,
             impressions: None,
             name: None,
+            printer_reasons: vec![],
         };
         assert_eq!(
             bad_state.to_status().unwrap_err().kind(),

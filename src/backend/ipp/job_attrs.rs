@@ -16,6 +16,7 @@ pub const JOB_ATTRIBUTES: &[&str] = &[
     "job-state-reasons",
     "job-state-message",
     "job-impressions-completed",
+    "job-printer-state-reasons",
 ];
 
 /// At most this many jobs are read from a Get-Jobs reply (the rest are left out).
@@ -49,6 +50,11 @@ fn status_in(a: &Attrs<'_>, id: JobId) -> Option<JobStatus> {
         .int("job-impressions-completed")
         .and_then(|n| u32::try_from(n).ok());
     st.name = a.string("job-name").filter(|m| !m.is_empty());
+    st.printer_state_reasons = a
+        .strings("job-printer-state-reasons")
+        .into_iter()
+        .filter(|r| r != "none")
+        .collect();
     Some(st)
 }
 
@@ -89,18 +95,16 @@ mod tests {
     fn job(id: i32, state: i32, reasons: &[&str], done: Option<i32>) -> IppAttributeGroup {
         let mut g = IppAttributeGroup::new(DelimiterTag::JobAttributes);
         let v = g.attributes_mut();
-        v.push(IppAttribute::new("job-id", IppValue::Integer(id)));
-        v.push(IppAttribute::new("job-state", IppValue::Enum(state)));
+        let attr = |n: &str, v: IppValue| IppAttribute::with_name(n, v).unwrap();
+        v.push(attr("job-id", IppValue::Integer(id)));
+        v.push(attr("job-state", IppValue::Enum(state)));
         let r: Vec<IppValue> = reasons
             .iter()
             .map(|k| IppValue::new_keyword(*k).unwrap())
             .collect();
-        v.push(IppAttribute::new("job-state-reasons", IppValue::Array(r)));
+        v.push(attr("job-state-reasons", IppValue::Array(r)));
         if let Some(n) = done {
-            v.push(IppAttribute::new(
-                "job-impressions-completed",
-                IppValue::Integer(n),
-            ));
+            v.push(attr("job-impressions-completed", IppValue::Integer(n)));
         }
         g
     }

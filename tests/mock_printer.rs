@@ -334,7 +334,7 @@ async fn progress_stream_jobs_list_and_identify() {
 }
 
 #[tokio::test]
-async fn tray_paper_and_quality_are_checked_and_page_ranges_need_a_pdf() {
+async fn tray_paper_quality_and_page_ranges_are_checked() {
     let (_mock, p) = printer();
     let pdf = || Document::pdf(&b"%PDF"[..]);
     let ok = PrintOptions::new()
@@ -357,12 +357,12 @@ async fn tray_paper_and_quality_are_checked_and_page_ranges_need_a_pdf() {
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
-    let e = p
-        .print(
-            Document::jpeg(&b"\xff\xd8"[..]),
-            &PrintOptions::new().page_ranges(vec![PageRange::new(1, 1)]),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    // A one-page document: page 1 may be chosen, no other.
+    let jpeg = || Document::jpeg(&b"\xff\xd8"[..]);
+    let first = PrintOptions::new().page_ranges(vec![PageRange::new(1, 1)]);
+    p.print(jpeg(), &first).await.unwrap();
+    let second = PrintOptions::new().page_ranges(vec![PageRange::new(2, 3)]);
+    let e = p.print(jpeg(), &second).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert!(e.to_string().contains("one-page"), "{e}");
 }

@@ -25,8 +25,8 @@ use buergerkoffer::pdf::{encode_page, EncodeOptions, PdfOptions, PdfWriter};
 use buergerkoffer::print::raster::{decode_rows, RasterType, HEADER_LEN};
 use buergerkoffer::print::render::{self, source, Input, MediaSize, Output, RenderSpec};
 use buergerkoffer::print::{
-    Document, DocumentBody, DocumentFormat, JobState, Orientation, PrintOptions, PrintScaling,
-    Printer,
+    Document, DocumentBody, DocumentFormat, JobState, Orientation, PageRange, PrintOptions,
+    PrintScaling, Printer,
 };
 use buergerkoffer::scan::{Page, PixelFormat};
 use support::Peer;
@@ -98,8 +98,12 @@ fn png() -> Vec<u8> {
 }
 
 async fn print_and_wait(printer: &IppPrinter, doc: Document) -> u32 {
+    print_and_wait_with(printer, doc, &PrintOptions::new()).await
+}
+
+async fn print_and_wait_with(printer: &IppPrinter, doc: Document, options: &PrintOptions) -> u32 {
     let job = printer
-        .print(doc, &PrintOptions::new())
+        .print(doc, options)
         .await
         .unwrap_or_else(|e| panic!("print: {e}"));
     let st = printer
@@ -150,6 +154,11 @@ async fn pwg_raster_printer_prints_a_real_pdf_and_images() {
         .unwrap();
     assert_letter(&seen, 17, dpi, "real PDF");
     assert!(seen.iter().all(|p| p.color == "gray"), "{seen:?}");
+    // page-ranges: the printer takes no PDF, so only the chosen pages are rendered.
+    let some = PrintOptions::new().page_ranges(PageRange::parse_list("2-3,17").unwrap());
+    let job = print_and_wait_with(&printer, Document::pdf_file(pdf), &some).await;
+    let chosen = check::raster_pages(&spooled(&peer, job), "image/pwg-raster");
+    assert_letter(&chosen, 3, dpi, "pages 2-3,17 of the real PDF");
     let png = Document::new(DocumentFormat::Png, DocumentBody::Bytes(png().into()));
     let job = print_and_wait(&printer, png).await;
     assert_letter(

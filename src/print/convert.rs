@@ -165,6 +165,7 @@ pub fn render_spec(output: Output, caps: &PrinterCapabilities, o: &PrintOptions)
     spec.orientation = o.orientation;
     spec.sides = o.sides;
     spec.sheet_back = back;
+    spec.pages = o.page_ranges.clone();
     spec
 }
 
@@ -205,16 +206,23 @@ pub fn plan(
     };
     let rendered = |output: Output| Plan::Render(render_spec(output, caps, options));
     let raster = raster_output(caps).map(rendered);
-    if !options.page_ranges.is_empty()
-        && !(doc.format == DocumentFormat::Pdf
-            && caps.page_ranges
-            && caps.accepts(&DocumentFormat::Pdf)
-            && !matches!(doc.body, DocumentBody::Page(_)))
-    {
-        return Err(Error::new(ErrorKind::Unsupported, device.to_owned(), "print").with_detail(
-            "page-ranges are sent only with a PDF to a printer that selects pages itself (page-ranges-supported); this crate does not select pages when it renders",
-        ));
+    let one_page = matches!(doc.body, DocumentBody::Page(_))
+        || matches!(
+            doc.format,
+            DocumentFormat::Jpeg | DocumentFormat::Png | DocumentFormat::Tiff
+        );
+    if one_page && !options.prints_page(1) {
+        return Err(
+            Error::new(ErrorKind::InvalidInput, device.to_owned(), "print")
+                .with_detail("the page-ranges select no page of a one-page document".to_owned()),
+        );
     }
+    // A PDF with page-ranges goes as it is only to a printer that selects pages itself;
+    // otherwise the chosen pages are rendered here.
+    let select_here = !options.page_ranges.is_empty()
+        && doc.format == DocumentFormat::Pdf
+        && !one_page
+        && !caps.page_ranges;
     match &doc.body {
         DocumentBody::Page(page) => match &page.data {
             PageData::Raw { format, .. } => {
@@ -243,13 +251,15 @@ pub fn plan(
                 }
             }
         },
-        _ if caps.accepts(&doc.format) => Ok(Plan::AsIs(doc.format.clone())),
+        _ if caps.accepts(&doc.format) && !select_here => Ok(Plan::AsIs(doc.format.clone())),
         _ => match doc.format {
             DocumentFormat::Pdf => raster
                 .or_else(|| caps.accepts(&DocumentFormat::Jpeg).then(|| rendered(Output::Jpeg)))
-                .ok_or_else(|| unsupported(
-                    "a PDF is rendered to image/pwg-raster, image/urf or (one page) image/jpeg, and the printer takes none of them".into(),
-                )),
+                .ok_or_else(|| unsupported(if select_here {
+                    "the printer cannot select pages of a PDF (no page-ranges-supported), and the chosen pages are rendered to image/pwg-raster, image/urf or (one page) image/jpeg, which it does not take".into()
+                } else {
+                    "a PDF is rendered to image/pwg-raster, image/urf or (one page) image/jpeg, and the printer takes none of them".into()
+                })),
             DocumentFormat::Jpeg | DocumentFormat::Png | DocumentFormat::Tiff => {
                 if caps.accepts(&DocumentFormat::Jpeg) {
                     Ok(rendered(Output::Jpeg))

@@ -4,7 +4,7 @@
 //! It speaks enough IPP Everywhere for the backend (Get-Printer-Attributes, Validate-Job,
 //! Create-Job + Send-Document, Print-Job, Get-Job-Attributes, Get-Jobs, Cancel-Job,
 //! Identify-Printer), parses requests with the `ipp` crate, takes PWG raster only (so a PDF is
-//! rendered by the backend), counts the pages of each document with its own PWG reader, and
+//! rendered by the backend), counts the pages of each document with the tests' PWG reader (`print_raster/pwg.rs`), and
 //! "prints" one sheet every [`SHEET_TIME`], one job after another, keeping a log of every sheet
 //! it printed. A script of faults stops it before a given sheet with a printer reason
 //! (`media-empty-error`, `media-jam-error`): the printer goes `stopped` with that reason, the
@@ -29,6 +29,9 @@ use tokio::io::AsyncWriteExt;
 
 #[path = "../hostile_ipp/printer.rs"]
 mod transport;
+
+#[path = "../print_raster/pwg.rs"]
+mod pwg;
 
 /// How long one sheet takes.
 pub const SHEET_TIME: Duration = Duration::from_millis(150);
@@ -207,42 +210,10 @@ fn engine_step(w: &mut World) {
     }
 }
 
-/// Pages in a PWG raster stream (`RaS2`, then per page a 1796-byte header and PackBits-like
-/// compressed lines); `None` if it is not well formed.
+/// Pages in a PWG raster stream, read with the tests' own PWG reader; `None` if it is not
+/// well formed.
 pub fn pwg_pages(data: &[u8]) -> Option<u32> {
-    let mut rest = data.strip_prefix(b"RaS2")?;
-    let mut pages = 0;
-    while !rest.is_empty() {
-        let h = rest.get(..1796)?;
-        let be = |at: usize| u32::from_be_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]);
-        let (width, height, bpp) = (be(372), be(376), be(388));
-        let pixel = (bpp as usize).div_ceil(8).max(1);
-        let line = (width as usize * bpp as usize).div_ceil(8);
-        rest = &rest[1796..];
-        let mut y = 0u64;
-        while y < u64::from(height) {
-            let (&repeat, r) = rest.split_first()?;
-            rest = r;
-            let mut x = 0;
-            while x < line {
-                let (&c, r) = rest.split_first()?;
-                rest = r;
-                if c == 0x80 {
-                    x = line;
-                } else if c < 0x80 {
-                    rest = rest.get(pixel..)?;
-                    x += (usize::from(c) + 1) * pixel;
-                } else {
-                    let n = (257 - usize::from(c)) * pixel;
-                    rest = rest.get(n..)?;
-                    x += n;
-                }
-            }
-            y += u64::from(repeat) + 1;
-        }
-        pages += 1;
-    }
-    Some(pages)
+    pwg::pages(data).map(|p| p.len() as u32)
 }
 
 fn attr(name: &str, v: IppValue) -> IppAttribute {

@@ -44,7 +44,7 @@ pub use self::reader::ChunkReader;
 use self::sheet::{PageFormat, Sheet};
 use crate::error::{Error, ErrorKind, Result};
 use crate::print::raster::{self, RasterType};
-use crate::print::{urf, Orientation, PrintScaling, SheetBack, Sides};
+use crate::print::{urf, Orientation, PageRange, PrintScaling, SheetBack, Sides};
 use crate::scan::Page;
 
 /// What a rendered document is written as.
@@ -81,6 +81,8 @@ pub struct RenderSpec {
     pub sides: Sides,
     /// How the printer wants back sides.
     pub sheet_back: SheetBack,
+    /// The pages to render (1-based ranges, as `page-ranges`); empty for all.
+    pub pages: Vec<PageRange>,
 }
 
 impl RenderSpec {
@@ -96,7 +98,23 @@ impl RenderSpec {
             orientation: None,
             sides: Sides::OneSided,
             sheet_back: SheetBack::Normal,
+            pages: Vec::new(),
         }
+    }
+
+    /// Whether page `n` (1-based) is rendered.
+    pub fn selects(&self, n: usize) -> bool {
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
+        self.pages.is_empty() || self.pages.iter().any(|r| r.contains(n))
+    }
+
+    /// An error for page ranges that select none of a document's `total` pages.
+    fn none_selected(&self, total: usize) -> Error {
+        let ranges: Vec<String> = self.pages.iter().map(ToString::to_string).collect();
+        Error::new(ErrorKind::InvalidInput, "render", "select pages").with_detail(format!(
+            "page-ranges {} select none of the document's {total} page(s)",
+            ranges.join(",")
+        ))
     }
 
     /// The MIME type of the output.
@@ -273,11 +291,21 @@ fn produce(
                 }
             };
             let pages = pdf.pages();
-            let Some(n) = start(pages.len(), &mut ready) else {
+            let chosen: Vec<_> = pages
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| spec.selects(i + 1))
+                .map(|(_, p)| p)
+                .collect();
+            if chosen.is_empty() {
+                fail(spec.none_selected(pages.len()));
+                return;
+            }
+            let Some(n) = start(chosen.len(), &mut ready) else {
                 return;
             };
             let mut r = source::PdfRenderer::new();
-            for (i, page) in pages.iter().enumerate() {
+            for (i, page) in chosen.into_iter().enumerate() {
                 let (size, p) = layout(spec, source::pdf_page_size(page));
                 let out = r
                     .render(page, size, &p)
@@ -289,6 +317,10 @@ fn produce(
             }
         }
         Input::Image(_) | Input::Page(_) => {
+            if !spec.selects(1) {
+                fail(spec.none_selected(1));
+                return;
+            }
             let pic = match input {
                 Input::Image(data) => source::decode_image(&data),
                 Input::Page(page) => source::page_picture(&page),

@@ -24,10 +24,12 @@ use buergerkoffer::backend::ipp::IppPrinter;
 use buergerkoffer::print::convert::{self, Plan, Target};
 use buergerkoffer::print::render::Output;
 use buergerkoffer::print::{
-    Document, DocumentFormat, JobState, PrintOptions, PrintScaling, PrinterCapabilities, Sides,
+    Document, DocumentFormat, JobId, JobState, PageRange, PrintOptions, PrintQuality, PrintScaling,
+    PrinterCapabilities, Sides,
 };
 use buergerkoffer::{Error, ErrorKind, Printer, Result};
 use clap::Parser;
+use futures_util::StreamExt;
 
 /// Print a file on an IPP printer and follow the job.
 #[derive(Parser, Debug)]
@@ -53,6 +55,27 @@ struct Args {
     /// Job name (default: the file name).
     #[arg(long)]
     job_name: Option<String>,
+    /// Tray (media-source), e.g. main, manual, by-pass-tray.
+    #[arg(long)]
+    tray: Option<String>,
+    /// Paper type (media-type), e.g. stationery, labels.
+    #[arg(long)]
+    media_type: Option<String>,
+    /// print-quality: draft, normal or high.
+    #[arg(long)]
+    quality: Option<String>,
+    /// Pages to print, e.g. 1-3,5 (a PDF goes with page-ranges to a printer that selects
+    /// pages itself; otherwise only these pages are rendered).
+    #[arg(long)]
+    pages: Option<String>,
+    /// With several copies: print each copy whole (collated, the default) or each page's
+    /// copies together (`--uncollated`).
+    #[arg(long)]
+    uncollated: bool,
+    /// Make the printer show itself (Identify-Printer: a sound or a light) and list its
+    /// unfinished jobs, then stop, without printing.
+    #[arg(long)]
+    identify: bool,
     /// Resolution of a PNM scan, in dpi.
     #[arg(long, default_value_t = 300)]
     dpi: u32,
@@ -67,25 +90,25 @@ struct Args {
     #[arg(long, default_value_t = 300)]
     wait: u64,
     /// The file: .pdf, .jpg/.jpeg, .png, .tif/.tiff, .pbm/.pgm/.ppm/.pnm.
-    file: PathBuf,
+    #[arg(required_unless_present = "identify")]
+    file: Option<PathBuf>,
 }
 
 fn document(args: &Args) -> Result<Document> {
-    let name = args
-        .file
+    let file = args.file.clone().unwrap_or_default();
+    let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let ext = args
-        .file
+    let ext = file
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     Ok(match ext.as_str() {
-        "pdf" | "jpg" | "jpeg" | "png" | "tif" | "tiff" => Document::file(&args.file),
+        "pdf" | "jpg" | "jpeg" | "png" | "tif" | "tiff" => Document::file(&file),
         "pbm" | "pgm" | "ppm" | "pnm" => {
-            let data = std::fs::read(&args.file)
-                .map_err(|e| Error::io("print", format!("read {}", args.file.display()), e))?;
+            let data = std::fs::read(&file)
+                .map_err(|e| Error::io("print", format!("read {}", file.display()), e))?;
             let page = buergerkoffer::scan::pnm::decode(&data, &name)?
                 .into_page(0, (args.dpi, args.dpi))?;
             Document::page(page).with_name(name)
@@ -94,7 +117,7 @@ fn document(args: &Args) -> Result<Document> {
             return Err(
                 Error::new(ErrorKind::InvalidInput, "print", "choose format").with_detail(format!(
                     "{}: expected .pdf, .jpg, .jpeg, .png, .tif, .tiff, .pbm, .pgm, .ppm or .pnm",
-                    args.file.display()
+                    file.display()
                 )),
             )
         }
@@ -144,6 +167,9 @@ async fn run(args: Args) -> Result<()> {
     }
     let printer = printer.connected().await?;
     println!("printer: {} ({})", printer.info().name, printer.uri());
+    if args.identify {
+        return identify(&printer).await;
+    }
     let caps = printer.capabilities().await?;
     let formats: Vec<&str> = caps.formats.iter().map(DocumentFormat::mime).collect();
     println!("accepts: {}", formats.join(", "));
@@ -158,59 +184,105 @@ async fn run(args: Args) -> Result<()> {
     if let Some(n) = &args.job_name {
         options = options.job_name(n.clone());
     }
+    options = job_options(&args, options)?;
     let doc = document(&args)?;
     let job = printer.print(doc, &options).await?;
     println!("{job} created");
 
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(args.wait);
-    let mut last_job = None;
+    follow(&printer, job, Duration::from_secs(args.wait)).await
+}
+
+/// The tray, paper type, quality, pages and collation options.
+fn job_options(args: &Args, mut options: PrintOptions) -> Result<PrintOptions> {
+    if let Some(t) = &args.tray {
+        options = options.media_source(t.clone());
+    }
+    if let Some(t) = &args.media_type {
+        options = options.media_type(t.clone());
+    }
+    if let Some(q) = &args.quality {
+        let q = PrintQuality::from_name(q).ok_or_else(|| {
+            Error::new(ErrorKind::InvalidInput, "print", "parse --quality")
+                .with_detail(format!("`{q}`: expected draft, normal or high"))
+        })?;
+        options = options.quality(q);
+    }
+    if let Some(p) = &args.pages {
+        options = options.page_ranges(PageRange::parse_list(p)?);
+    }
+    Ok(options.collate(!args.uncollated))
+}
+
+/// Follows the job with the progress stream until it ends, printing each change of the
+/// job (state, reasons, sides printed) and of the printer (state, reasons, supplies low).
+async fn follow(printer: &IppPrinter, job: JobId, wait: Duration) -> Result<()> {
+    let mut progress = printer.watch_job(job, Duration::from_millis(500));
     let mut last_printer = None;
-    loop {
-        let st = printer.job(job).await?;
-        let line = format!(
-            "{job}: {:?}{}{}",
-            st.state,
-            if st.reasons.is_empty() {
-                String::new()
-            } else {
-                format!(" [{}]", st.reasons.join(", "))
-            },
-            st.message
-                .as_deref()
-                .map(|m| format!(" \"{m}\""))
-                .unwrap_or_default()
-        );
-        if last_job.as_ref() != Some(&line) {
-            println!("{line}");
-            last_job = Some(line);
-        }
-        let ps = printer.status().await?;
-        let reasons: Vec<String> = ps.reasons.iter().map(|r| r.keyword()).collect();
-        let pline = format!("printer: {:?} [{}]", ps.state, reasons.join(", "));
-        if last_printer.as_ref() != Some(&pline) {
-            println!("{pline}");
-            if let Some(kind) = ps.blocking_error() {
-                println!("  needs attention: {}", kind.describe());
+    let watch = async {
+        let mut last = None;
+        while let Some(st) = progress.next().await {
+            let st = st?;
+            let mut line = format!("{job}: {:?}", st.state);
+            if let Some(n) = st.impressions_completed {
+                line += &format!(", {n} side(s) printed");
             }
-            last_printer = Some(pline);
+            if !st.reasons.is_empty() {
+                line += &format!(" [{}]", st.reasons.join(", "));
+            }
+            for r in st.printer_reasons() {
+                line += &format!("\n  held up by: {}", r.keyword());
+            }
+            if let Some(m) = &st.message {
+                line += &format!(" \"{m}\"");
+            }
+            println!("{line}");
+            let ps = printer.status().await?;
+            let reasons: Vec<String> = ps.reasons.iter().map(|r| r.keyword()).collect();
+            let pline = format!("printer: {:?} [{}]", ps.state, reasons.join(", "));
+            if last_printer.as_ref() != Some(&pline) {
+                println!("{pline}");
+                if let Some(kind) = ps.blocking_error() {
+                    println!("  needs attention: {}", kind.describe());
+                }
+                last_printer = Some(pline);
+            }
+            last = Some(st);
         }
-        if st.state.is_terminal() {
-            return match st.state {
-                JobState::Completed => Ok(()),
-                s => Err(
-                    Error::new(ErrorKind::Cancelled, printer.uri(), format!("{job}"))
-                        .with_detail(format!("the job ended {s:?}")),
-                ),
-            };
-        }
-        if tokio::time::Instant::now() > deadline {
+        Ok::<_, Error>(last)
+    };
+    let last = match tokio::time::timeout(wait, watch).await {
+        Ok(r) => r?,
+        Err(_) => {
             return Err(
                 Error::new(ErrorKind::Timeout, printer.uri(), format!("wait for {job}"))
-                    .with_detail(format!("still {:?} after {} s", st.state, args.wait)),
-            );
+                    .with_detail(format!("not ended after {} s", wait.as_secs())),
+            )
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    match last.map(|s| s.state) {
+        Some(JobState::Completed) => Ok(()),
+        s => Err(
+            Error::new(ErrorKind::Cancelled, printer.uri(), format!("{job}"))
+                .with_detail(format!("the job ended {s:?}")),
+        ),
     }
+}
+
+/// `--identify`: Identify-Printer, then the unfinished jobs.
+async fn identify(printer: &IppPrinter) -> Result<()> {
+    printer.identify().await?;
+    println!("identify: sent");
+    let jobs = printer.jobs().await?;
+    println!("{} unfinished job(s)", jobs.len());
+    for j in jobs {
+        println!(
+            "  {}: {:?} {}",
+            j.id,
+            j.state,
+            j.name.as_deref().unwrap_or("")
+        );
+    }
+    Ok(())
 }
 
 /// Renders the document to a PWG raster file, as a PWG-raster-only printer would get it.
@@ -221,6 +293,7 @@ async fn raster_to(args: &Args, scaling: PrintScaling, out: &std::path::Path) ->
     if let Some(m) = &args.media {
         options = options.media(m.clone());
     }
+    let options = job_options(args, options)?;
     let doc = document(args)?;
     let plan = match convert::plan("file", &doc, &options, &Target::new(&caps))? {
         Plan::Render(mut spec) => {

@@ -434,6 +434,31 @@ fn print_follows_the_job_and_names_what_the_printer_needs() {
         dir.path().join("nothing.pdf").to_str().unwrap(),
     ]);
     assert_eq!(code(&o), 2);
+
+    // Tray, paper, quality and pages reach the printer, which checks them.
+    let f = pdf.to_str().unwrap();
+    let job = |extra: &[&str]| run(&[&["--mock", "--json", "print", f][..], extra].concat());
+    let o = job(&[
+        "--tray",
+        "manual",
+        "--media-type",
+        "labels",
+        "--quality",
+        "high",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = job(&["--tray", "tray-9"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("main, manual"), "{}", stderr(&o));
+    let o = job(&["--quality", "superb"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("draft, normal or high"),
+        "{}",
+        stderr(&o)
+    );
+    let o = job(&["--pages", "3-1"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
 }
 
 #[test]

@@ -277,3 +277,61 @@ fn the_scripted_printer_counts_pages_and_rejects_broken_raster() {
         None
     );
 }
+
+/// `examples/print.rs`, built next to this test by `cargo test`.
+fn example(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
+    let p = dir.join("examples").join(name);
+    assert!(
+        p.is_file(),
+        "{} is missing: run the tests with `cargo test --features ipp`, which builds the examples",
+        p.display()
+    );
+    p
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_print_example_shows_the_fault_and_the_end_of_the_job() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let s = Scripted::start(vec![Fault {
+        before_sheet: 2,
+        reason: "media-empty-error",
+    }])
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("antrag.pdf");
+    std::fs::write(&file, pdf(3)).unwrap();
+    let mut child = tokio::process::Command::new(example("print"))
+        .args(["--printer", &s.uri, "--wait", "60", "--pages", "1-3"])
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut out = Vec::new();
+    let saw_fault = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(l) = lines.next_line().await.unwrap() {
+            let fault = l.contains("needs attention: out of paper");
+            out.push(l);
+            if fault {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .expect("the example reports the fault within 60 s");
+    assert!(saw_fault, "{out:#?}");
+    s.clear();
+    while let Some(l) = lines.next_line().await.unwrap() {
+        out.push(l);
+    }
+    let status = child.wait().await.unwrap();
+    assert!(status.success(), "{out:#?}");
+    let text = out.join("\n");
+    assert!(text.contains("held up by: media-empty-error"), "{text}");
+    assert!(text.contains("Completed, 3 side(s) printed"), "{text}");
+    assert_eq!(s.log().len(), 3, "{:?}", s.log());
+}

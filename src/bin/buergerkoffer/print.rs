@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use buergerkoffer::check::fix;
-use buergerkoffer::print::{Document, JobState, PrintOptions, Sides};
+use buergerkoffer::print::{Document, JobState, PageRange, PrintOptions, PrintQuality, Sides};
 use buergerkoffer::{DeviceId, DeviceKind, Error, ErrorKind};
 use serde_json::json;
 
@@ -33,6 +33,21 @@ pub struct Args {
     /// Job name (default: the file name).
     #[arg(long)]
     job_name: Option<String>,
+    /// Tray (media-source), e.g. main, manual, by-pass-tray.
+    #[arg(long)]
+    tray: Option<String>,
+    /// Paper type (media-type), e.g. stationery, labels.
+    #[arg(long)]
+    media_type: Option<String>,
+    /// print-quality: draft, normal or high.
+    #[arg(long)]
+    quality: Option<String>,
+    /// Pages to print, e.g. 1-3,5.
+    #[arg(long)]
+    pages: Option<String>,
+    /// With several copies, print each page's copies together instead of whole copies.
+    #[arg(long)]
+    uncollated: bool,
     /// Resolution of a PNM scan, in dpi.
     #[arg(long, default_value_t = 300)]
     dpi: u32,
@@ -132,6 +147,23 @@ async fn print(ctx: &Ctx, args: &Args) -> Result<(), Error> {
     if let Some(n) = &args.job_name {
         options = options.job_name(n.clone());
     }
+    if let Some(t) = &args.tray {
+        options = options.media_source(t.clone());
+    }
+    if let Some(t) = &args.media_type {
+        options = options.media_type(t.clone());
+    }
+    if let Some(q) = &args.quality {
+        let q = PrintQuality::from_name(q).ok_or_else(|| {
+            Error::new(ErrorKind::InvalidInput, "print", "parse --quality")
+                .with_detail(format!("`{q}`: expected draft, normal or high"))
+        })?;
+        options = options.quality(q);
+    }
+    if let Some(p) = &args.pages {
+        options = options.page_ranges(PageRange::parse_list(p)?);
+    }
+    let options = options.collate(!args.uncollated);
     let job = printer.print(doc, &options).await?;
     tracing::info!(printer = %id, %job, "job sent");
     if !ctx.json {
@@ -155,8 +187,11 @@ async fn print(ctx: &Ctx, args: &Args) -> Result<(), Error> {
             .map(|(_, f)| f)
             .collect();
         let line = format!(
-            "{job}: {:?}{}{}",
+            "{job}: {:?}{}{}{}",
             st.state,
+            st.impressions_completed
+                .map(|n| format!(", {n} side(s) printed"))
+                .unwrap_or_default(),
             if st.reasons.is_empty() {
                 String::new()
             } else {
@@ -182,7 +217,7 @@ async fn print(ctx: &Ctx, args: &Args) -> Result<(), Error> {
             if ctx.json {
                 exit::print_json(&json!({
                     "printer": id.to_string(), "job": job.0, "state": format!("{:?}", st.state),
-                    "reasons": st.reasons,
+                    "reasons": st.reasons, "impressions": st.impressions_completed,
                 }));
             }
             return match st.state {

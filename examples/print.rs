@@ -24,7 +24,7 @@ use buergerkoffer::backend::ipp::IppPrinter;
 use buergerkoffer::print::convert::{self, Plan, Target};
 use buergerkoffer::print::render::Output;
 use buergerkoffer::print::{
-    Document, DocumentFormat, JobId, JobState, PageRange, PrintOptions, PrintQuality, PrintScaling,
+    Document, DocumentFormat, JobId, JobState, PageRange, PrintOptions, PrintScaling,
     PrinterCapabilities, Sides,
 };
 use buergerkoffer::{Error, ErrorKind, Printer, Result};
@@ -55,23 +55,10 @@ struct Args {
     /// Job name (default: the file name).
     #[arg(long)]
     job_name: Option<String>,
-    /// Tray (media-source), e.g. main, manual, by-pass-tray.
-    #[arg(long)]
-    tray: Option<String>,
-    /// Paper type (media-type), e.g. stationery, labels.
-    #[arg(long)]
-    media_type: Option<String>,
-    /// print-quality: draft, normal or high.
-    #[arg(long)]
-    quality: Option<String>,
     /// Pages to print, e.g. 1-3,5 (a PDF goes with page-ranges to a printer that selects
     /// pages itself; otherwise only these pages are rendered).
     #[arg(long)]
     pages: Option<String>,
-    /// With several copies: print each copy whole (collated, the default) or each page's
-    /// copies together (`--uncollated`).
-    #[arg(long)]
-    uncollated: bool,
     /// Make the printer show itself (Identify-Printer: a sound or a light) and list its
     /// unfinished jobs, then stop, without printing.
     #[arg(long)]
@@ -192,25 +179,12 @@ async fn run(args: Args) -> Result<()> {
     follow(&printer, job, Duration::from_secs(args.wait)).await
 }
 
-/// The tray, paper type, quality, pages and collation options.
-fn job_options(args: &Args, mut options: PrintOptions) -> Result<PrintOptions> {
-    if let Some(t) = &args.tray {
-        options = options.media_source(t.clone());
-    }
-    if let Some(t) = &args.media_type {
-        options = options.media_type(t.clone());
-    }
-    if let Some(q) = &args.quality {
-        let q = PrintQuality::from_name(q).ok_or_else(|| {
-            Error::new(ErrorKind::InvalidInput, "print", "parse --quality")
-                .with_detail(format!("`{q}`: expected draft, normal or high"))
-        })?;
-        options = options.quality(q);
-    }
-    if let Some(p) = &args.pages {
-        options = options.page_ranges(PageRange::parse_list(p)?);
-    }
-    Ok(options.collate(!args.uncollated))
+/// `--pages` (tray, paper type and quality: see `buergerkoffer print --help`).
+fn job_options(args: &Args, options: PrintOptions) -> Result<PrintOptions> {
+    Ok(match &args.pages {
+        Some(p) => options.page_ranges(PageRange::parse_list(p)?),
+        None => options,
+    })
 }
 
 /// Follows the job with the progress stream until it ends, printing each change of the

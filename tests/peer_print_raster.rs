@@ -17,18 +17,20 @@ mod support;
 #[path = "print_raster/check.rs"]
 mod check;
 
+#[path = "print_raster/docs.rs"]
+mod docs;
+
 use std::path::Path;
 use std::time::Duration;
 
 use buergerkoffer::backend::ipp::IppPrinter;
-use buergerkoffer::pdf::{encode_page, EncodeOptions, PdfOptions, PdfWriter};
 use buergerkoffer::print::raster::{decode_rows, RasterType, HEADER_LEN};
 use buergerkoffer::print::render::{self, source, Input, MediaSize, Output, RenderSpec};
 use buergerkoffer::print::{
     Document, DocumentBody, DocumentFormat, JobState, Orientation, PageRange, PrintOptions,
     PrintScaling, Printer,
 };
-use buergerkoffer::scan::{Page, PixelFormat};
+use buergerkoffer::scan::PixelFormat;
 use support::Peer;
 use tokio::io::AsyncReadExt;
 
@@ -52,39 +54,8 @@ fn real_pdf(i: usize) -> &'static Path {
     p
 }
 
-fn test_page() -> Page {
-    // A 2 x 1 inch gray gradient with a black frame at 150 dpi.
-    let (w, h) = (300u32, 150u32);
-    let px: Vec<u8> = (0..w * h)
-        .map(|i| {
-            let (x, y) = (i % w, i / w);
-            if x < 6 || y < 6 || x >= w - 6 || y >= h - 6 {
-                0
-            } else {
-                (x * 255 / w) as u8
-            }
-        })
-        .collect();
-    Page::raw(0, w, h, (150, 150), PixelFormat::Gray8, px).unwrap()
-}
-
-fn two_page_pdf() -> Vec<u8> {
-    let img = encode_page(&test_page(), &EncodeOptions::default()).unwrap();
-    let mut w = PdfWriter::new(Vec::new(), &PdfOptions::new()).unwrap();
-    w.add_page(&img).unwrap();
-    w.add_page(&img).unwrap();
-    w.finish().unwrap()
-}
-
-fn one_page_pdf() -> Vec<u8> {
-    let img = encode_page(&test_page(), &EncodeOptions::default()).unwrap();
-    let mut w = PdfWriter::new(Vec::new(), &PdfOptions::new()).unwrap();
-    w.add_page(&img).unwrap();
-    w.finish().unwrap()
-}
-
 fn png() -> Vec<u8> {
-    let p = test_page();
+    let p = docs::test_page();
     let PixelFormat::Gray8 = PixelFormat::Gray8 else {
         unreachable!()
     };
@@ -181,7 +152,7 @@ async fn urf_printer_prints_pdfs_and_images() {
         !caps.raster.urf_resolutions.is_empty(),
         "urf-supported read: {caps:?}"
     );
-    let job = print_and_wait(&printer, Document::pdf(two_page_pdf())).await;
+    let job = print_and_wait(&printer, Document::pdf(docs::pdf(2))).await;
     let path = spooled(&peer, job);
     assert_eq!(&std::fs::read(&path).unwrap()[..8], b"UNIRAST\0");
     let seen = check::raster_pages(&path, "image/urf");
@@ -229,7 +200,7 @@ async fn jpeg_printer_gets_a_one_page_pdf_and_a_png_as_jpeg() {
         .await
         .unwrap();
     // A one-page PDF (2 x 1 inch) rendered at 300 dpi at its own size.
-    let job = print_and_wait(&printer, Document::pdf(one_page_pdf())).await;
+    let job = print_and_wait(&printer, Document::pdf(docs::pdf(1))).await;
     let (w, h, dx, dy, _) = check::jpeg_info(&spooled(&peer, job));
     let caps = printer.capabilities().await.unwrap();
     let dpi = caps

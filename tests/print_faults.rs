@@ -11,39 +11,18 @@
 #[path = "scripted_ipp/printer.rs"]
 mod scripted;
 
+#[path = "print_raster/docs.rs"]
+mod docs;
+
 use std::time::Duration;
 
 use buergerkoffer::backend::ipp::IppPrinter;
-use buergerkoffer::pdf::{encode_page, EncodeOptions, PdfOptions, PdfWriter};
 use buergerkoffer::print::{Document, JobId, JobState, JobStatus, PrintOptions, ReasonKind};
-use buergerkoffer::scan::{Page, PixelFormat};
 use buergerkoffer::{ErrorKind, Printer};
 use futures_util::StreamExt;
 use scripted::{Fault, Scripted, Sheet};
 
 const POLL: Duration = Duration::from_millis(50);
-
-/// An `n`-page PDF (a framed gray gradient per page), made with our PDF writer.
-fn pdf(n: usize) -> Vec<u8> {
-    let (w, h) = (300u32, 150u32);
-    let px: Vec<u8> = (0..w * h)
-        .map(|i| {
-            let (x, y) = (i % w, i / w);
-            if x < 6 || y < 6 || x >= w - 6 || y >= h - 6 {
-                0
-            } else {
-                (x * 255 / w) as u8
-            }
-        })
-        .collect();
-    let page = Page::raw(0, w, h, (150, 150), PixelFormat::Gray8, px).unwrap();
-    let img = encode_page(&page, &EncodeOptions::default()).unwrap();
-    let mut out = PdfWriter::new(Vec::new(), &PdfOptions::new()).unwrap();
-    for _ in 0..n {
-        out.add_page(&img).unwrap();
-    }
-    out.finish().unwrap()
-}
 
 fn printed(job: JobId, pages: u32) -> Vec<Sheet> {
     (1..=pages)
@@ -129,30 +108,39 @@ async fn check_stopped(p: &IppPrinter, job: JobId, seen: &[JobStatus], kind: Rea
     assert_eq!(listed.state, JobState::Stopped);
 }
 
-fn printer(s: &Scripted) -> IppPrinter {
-    IppPrinter::open(&s.uri)
+/// Starts a scripted printer with `faults`, prints an `n`-page PDF on it and follows the
+/// job until the first fault stops it, checking that it is reported as `kind`.
+async fn stopped_job(
+    faults: &[(u32, &'static str)],
+    n: usize,
+    kind: ReasonKind,
+) -> (Scripted, IppPrinter, JobId) {
+    let faults = faults
+        .iter()
+        .map(|&(before_sheet, reason)| Fault {
+            before_sheet,
+            reason,
+        })
+        .collect();
+    let s = Scripted::start(faults).await;
+    let p = IppPrinter::open(&s.uri)
         .unwrap()
-        .with_timeout(Duration::from_secs(10))
+        .with_timeout(Duration::from_secs(10));
+    let job = p
+        .print(Document::pdf(docs::pdf(n)), &PrintOptions::new())
+        .await
+        .unwrap();
+    let seen = until_stopped(&p, job).await;
+    check_stopped(&p, job, &seen, kind).await;
+    (s, p, job)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn media_empty_mid_job_stops_it_and_it_completes_after_refill() {
-    let s = Scripted::start(vec![Fault {
-        before_sheet: 2,
-        reason: "media-empty-error",
-    }])
-    .await;
-    let p = printer(&s);
-    let job = p
-        .print(Document::pdf(pdf(3)), &PrintOptions::new())
-        .await
-        .unwrap();
-    let seen = until_stopped(&p, job).await;
-    check_stopped(&p, job, &seen, ReasonKind::MediaEmpty).await;
-
+    let (s, p, job) = stopped_job(&[(2, "media-empty-error")], 3, ReasonKind::MediaEmpty).await;
     // A job sent while the printer is out of paper is taken and waits.
     let second = p
-        .print(Document::pdf(pdf(1)), &PrintOptions::new())
+        .print(Document::pdf(docs::pdf(1)), &PrintOptions::new())
         .await
         .unwrap();
     tokio::time::sleep(scripted::SHEET_TIME * 3).await;
@@ -183,18 +171,7 @@ async fn media_empty_mid_job_stops_it_and_it_completes_after_refill() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_jam_is_reported_and_the_jammed_page_prints_once_after_clearing() {
-    let s = Scripted::start(vec![Fault {
-        before_sheet: 2,
-        reason: "media-jam-error",
-    }])
-    .await;
-    let p = printer(&s);
-    let job = p
-        .print(Document::pdf(pdf(3)), &PrintOptions::new())
-        .await
-        .unwrap();
-    let seen = until_stopped(&p, job).await;
-    check_stopped(&p, job, &seen, ReasonKind::MediaJam).await;
+    let (s, p, job) = stopped_job(&[(2, "media-jam-error")], 3, ReasonKind::MediaJam).await;
     s.clear();
     let done = until_ended(&p, job).await;
     assert_eq!(done.state, JobState::Completed, "{done:?}");
@@ -213,24 +190,8 @@ async fn a_jam_is_reported_and_the_jammed_page_prints_once_after_clearing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_faults_in_one_job_and_a_cancel_while_stopped() {
-    let s = Scripted::start(vec![
-        Fault {
-            before_sheet: 2,
-            reason: "media-empty-error",
-        },
-        Fault {
-            before_sheet: 3,
-            reason: "media-jam-error",
-        },
-    ])
-    .await;
-    let p = printer(&s);
-    let job = p
-        .print(Document::pdf(pdf(4)), &PrintOptions::new())
-        .await
-        .unwrap();
-    let seen = until_stopped(&p, job).await;
-    check_stopped(&p, job, &seen, ReasonKind::MediaEmpty).await;
+    let faults = [(2, "media-empty-error"), (3, "media-jam-error")];
+    let (s, p, job) = stopped_job(&faults, 4, ReasonKind::MediaEmpty).await;
     s.clear();
     // The second fault stops the same job again, one sheet later.
     let mut progress = p.watch_job(job, POLL);
@@ -301,7 +262,7 @@ async fn the_print_example_shows_the_fault_and_the_end_of_the_job() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("antrag.pdf");
-    std::fs::write(&file, pdf(3)).unwrap();
+    std::fs::write(&file, docs::pdf(3)).unwrap();
     let mut child = tokio::process::Command::new(example("print"))
         .args(["--printer", &s.uri, "--wait", "60", "--pages", "1-3"])
         .arg(&file)

@@ -360,8 +360,8 @@ mod tests {
         assert_eq!(JobStatusRec::of(&js).to_status().unwrap(), js);
         js.impressions_completed = Some(3);
         js.name = Some("Antrag".into());
+        js.printer_state_reasons = vec!["media-empty-error".into()];
         assert_eq!(JobStatusRec::of(&js).to_status().unwrap(), js);
-        let mut caps = caps;
         caps.media_sources = vec!["tray-1".into()];
         caps.qualities = vec![PrintQuality::High];
         caps.page_ranges = true;

@@ -180,18 +180,32 @@ impl PageHeader {
 /// 0..=127 repeats the next pixel 1..=128 times; 257-n (n in 2..=127) is followed by n
 /// literal pixels.
 fn compress_line(line: &[u8], unit: usize, out: &mut Vec<u8>) {
-    let pixels: Vec<&[u8]> = line.chunks(unit).collect();
+    match unit {
+        3 => compress_pixels::<3>(line, out),
+        _ => compress_pixels::<1>(line, out),
+    }
+}
+
+/// [`compress_line`] for `U`-byte pixels (fixed-size, so comparing two is inlined).
+fn compress_pixels<const U: usize>(line: &[u8], out: &mut Vec<u8>) {
+    let (pixels, _) = line.as_chunks::<U>();
     let n = pixels.len();
     let mut i = 0;
     while i < n {
         // Length of the run of equal pixels starting at i.
+        let first = pixels[i];
+        let max = (n - i).min(128);
         let mut run = 1;
-        while i + run < n && run < 128 && pixels.get(i + run) == pixels.get(i) {
+        // Sixteen pixels at a time through long runs (white space), then one by one.
+        while run + 16 <= max && pixels[i + run..i + run + 16] == [first; 16] {
+            run += 16;
+        }
+        while run < max && pixels[i + run] == first {
             run += 1;
         }
         if run >= 2 || i + 1 == n {
             out.push((run - 1) as u8);
-            out.extend_from_slice(pixels.get(i).copied().unwrap_or_default());
+            out.extend_from_slice(&first);
             i += run;
             continue;
         }
@@ -199,7 +213,7 @@ fn compress_line(line: &[u8], unit: usize, out: &mut Vec<u8>) {
         let start = i;
         let mut len = 0;
         while i < n && len < 127 {
-            if i + 1 < n && pixels.get(i) == pixels.get(i + 1) {
+            if i + 1 < n && pixels[i] == pixels[i + 1] {
                 break;
             }
             i += 1;
@@ -210,9 +224,7 @@ fn compress_line(line: &[u8], unit: usize, out: &mut Vec<u8>) {
         } else {
             out.push((257 - len) as u8);
         }
-        for p in pixels.get(start..start + len).unwrap_or_default() {
-            out.extend_from_slice(p);
-        }
+        out.extend_from_slice(pixels[start..start + len].as_flattened());
     }
 }
 
@@ -223,26 +235,57 @@ pub fn compress_rows<'a>(
     raster: RasterType,
     out: &mut Vec<u8>,
 ) {
-    let unit = raster.unit();
-    let mut prev: Option<&[u8]> = None;
-    let mut repeat = 0u8;
-    let flush = |row: &[u8], repeat: u8, out: &mut Vec<u8>| {
-        out.push(repeat);
-        compress_line(row, unit, out);
-    };
+    let mut c = RowCompressor::new(raster);
     for row in rows {
-        match prev {
-            Some(p) if p == row && repeat < 255 => repeat += 1,
-            Some(p) => {
-                flush(p, repeat, out);
-                prev = Some(row);
-                repeat = 0;
-            }
-            None => prev = Some(row),
+        c.push(row, out);
+    }
+    c.finish(out);
+}
+
+/// Compresses a page row by row as the rows are made (so no page-sized buffer is needed):
+/// each row is compared with the one before and runs of equal rows are written once.
+#[derive(Debug)]
+pub struct RowCompressor {
+    unit: usize,
+    prev: Vec<u8>,
+    has_prev: bool,
+    repeat: u8,
+}
+
+impl RowCompressor {
+    /// A compressor for rows of `raster`.
+    pub fn new(raster: RasterType) -> Self {
+        RowCompressor {
+            unit: raster.unit(),
+            prev: Vec::new(),
+            has_prev: false,
+            repeat: 0,
         }
     }
-    if let Some(p) = prev {
-        flush(p, repeat, out);
+
+    /// Adds the next row; a finished run of rows is appended to `out`.
+    pub fn push(&mut self, row: &[u8], out: &mut Vec<u8>) {
+        if self.has_prev && self.prev == row && self.repeat < 255 {
+            self.repeat += 1;
+            return;
+        }
+        self.flush(out);
+        self.prev.clear();
+        self.prev.extend_from_slice(row);
+        self.has_prev = true;
+    }
+
+    fn flush(&mut self, out: &mut Vec<u8>) {
+        if self.has_prev {
+            out.push(self.repeat);
+            compress_line(&self.prev, self.unit, out);
+        }
+        self.repeat = 0;
+    }
+
+    /// Appends the last run of rows.
+    pub fn finish(mut self, out: &mut Vec<u8>) {
+        self.flush(out);
     }
 }
 
@@ -505,6 +548,22 @@ mod tests {
             assert!(out.len() < rows.len());
             assert_eq!(decode_rows(&out, raster, w, h).unwrap(), rows, "{raster:?}");
         }
+    }
+
+    #[test]
+    fn long_runs_of_equal_rows_round_trip() {
+        // 600 equal rows need three repeat groups (at most 256 rows each), row by row.
+        let (w, h) = (40u32, 600u32);
+        let mut rows = vec![255u8; (w * h) as usize];
+        rows[(w * 599) as usize] = 0;
+        let mut out = Vec::new();
+        let mut c = RowCompressor::new(RasterType::Sgray8);
+        for r in rows.chunks(w as usize) {
+            c.push(r, &mut out);
+        }
+        c.finish(&mut out);
+        assert!(out.len() < 40, "{} bytes", out.len());
+        assert_eq!(decode_rows(&out, RasterType::Sgray8, w, h).unwrap(), rows);
     }
 
     #[test]

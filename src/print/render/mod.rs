@@ -307,9 +307,7 @@ fn produce(
             let mut r = source::PdfRenderer::new();
             for (i, page) in chosen.into_iter().enumerate() {
                 let (size, p) = layout(spec, source::pdf_page_size(page));
-                let out = r
-                    .render(page, size, &p)
-                    .and_then(|s| encode(spec, &s, i, n));
+                let out = r.render(page, size, &p).and_then(|s| encode(spec, s, i, n));
                 let failed = out.is_err();
                 if !send(out) || failed {
                     return;

@@ -2,7 +2,7 @@
 //! type with the back-side transform applied, then a PWG raster page, a URF page or a JPEG.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::print::raster::{compress_rows, PageHeader, RasterType, HEADER_LEN};
+use crate::print::raster::{PageHeader, RasterType, RowCompressor, HEADER_LEN};
 use crate::print::urf::{self, UrfPage};
 
 /// The most pixels one sheet may have (A3 at 1200 dpi is 280 M; A4 at 600 dpi 35 M).
@@ -50,13 +50,64 @@ pub fn check_size(width: u32, height: u32) -> Result<()> {
     Ok(())
 }
 
-fn luma(p: &[u8]) -> u8 {
-    match p {
-        [r, g, b, ..] => {
-            ((u32::from(*r) * 2126 + u32::from(*g) * 7152 + u32::from(*b) * 722 + 5000) / 10_000)
-                as u8
+/// Rec. 709 luma of an RGBA pixel, rounded (weights in 1/65536: 0.2126, 0.7152, 0.0722,
+/// summing to 1 so white stays 255); integer multiply-adds so rows vectorize.
+#[inline]
+fn luma(p: [u8; 4]) -> u8 {
+    let (r, g, b) = (u32::from(p[0]), u32::from(p[1]), u32::from(p[2]));
+    ((r * 13_933 + g * 46_871 + b * 4_732 + 32_768) >> 16) as u8
+}
+
+/// Converts one RGBA row to `raster` into `dst` (`raster.bytes_per_line(width)` bytes, zeroed
+/// for `black_1`), mirrored left to right if `mirror`.
+fn convert_row(src: &[u8], dst: &mut [u8], raster: RasterType, mirror: bool) {
+    let (px, _) = src.as_chunks::<4>();
+    match (raster, mirror) {
+        (RasterType::Sgray8, false) => {
+            // Sixteen pixels at a time; white ones (most of a printed page) without arithmetic.
+            let (groups, rest) = px.as_chunks::<16>();
+            let (dgroups, drest) = dst.as_chunks_mut::<16>();
+            for (d, g) in dgroups.iter_mut().zip(groups) {
+                if g.as_flattened().iter().fold(255u8, |a, b| a & b) == 255 {
+                    *d = [255; 16];
+                } else {
+                    for (o, p) in d.iter_mut().zip(g) {
+                        *o = luma(*p);
+                    }
+                }
+            }
+            for (d, p) in drest.iter_mut().zip(rest) {
+                *d = luma(*p);
+            }
         }
-        _ => 255,
+        (RasterType::Sgray8, true) => {
+            for (d, p) in dst.iter_mut().zip(px.iter().rev()) {
+                *d = luma(*p);
+            }
+        }
+        (RasterType::Srgb8, false) => {
+            let (d3, _) = dst.as_chunks_mut::<3>();
+            for (d, p) in d3.iter_mut().zip(px) {
+                *d = [p[0], p[1], p[2]];
+            }
+        }
+        (RasterType::Srgb8, true) => {
+            let (d3, _) = dst.as_chunks_mut::<3>();
+            for (d, p) in d3.iter_mut().zip(px.iter().rev()) {
+                *d = [p[0], p[1], p[2]];
+            }
+        }
+        (RasterType::Black1, _) => {
+            let w = px.len();
+            for x in 0..w {
+                let sx = if mirror { w - 1 - x } else { x };
+                if luma(px[sx]) < 128 {
+                    if let Some(b) = dst.get_mut(x / 8) {
+                        *b |= 0x80 >> (x % 8);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -66,37 +117,18 @@ pub fn rows(sheet: &Sheet, raster: RasterType, flip: (bool, bool)) -> Vec<u8> {
     let w = sheet.width as usize;
     let row_out = raster.bytes_per_line(sheet.width) as usize;
     let mut out = vec![0u8; row_out * sheet.height as usize];
-    if w == 0 {
+    if w == 0 || row_out == 0 {
         return out;
     }
-    let src_rows: Vec<&[u8]> = sheet.rgba.chunks(w * 4).collect();
-    for (y, dst) in out.chunks_mut(row_out.max(1)).enumerate() {
-        let sy = if flip.1 { src_rows.len() - 1 - y } else { y };
-        let Some(src) = src_rows.get(sy) else {
-            continue;
+    let src_rows: Vec<&[u8]> = sheet.rgba.chunks_exact(w * 4).collect();
+    for (y, dst) in out.chunks_exact_mut(row_out).enumerate() {
+        let sy = if flip.1 {
+            src_rows.len().wrapping_sub(1 + y)
+        } else {
+            y
         };
-        for x in 0..w {
-            let sx = if flip.0 { w - 1 - x } else { x };
-            let px = src.get(sx * 4..sx * 4 + 4).unwrap_or(&[255, 255, 255, 255]);
-            match raster {
-                RasterType::Black1 => {
-                    if luma(px) < 128 {
-                        if let Some(b) = dst.get_mut(x / 8) {
-                            *b |= 0x80 >> (x % 8);
-                        }
-                    }
-                }
-                RasterType::Sgray8 => {
-                    if let Some(d) = dst.get_mut(x) {
-                        *d = luma(px);
-                    }
-                }
-                RasterType::Srgb8 => {
-                    if let (Some(d), Some(s)) = (dst.get_mut(3 * x..3 * x + 3), px.get(..3)) {
-                        d.copy_from_slice(s);
-                    }
-                }
-            }
+        if let Some(src) = src_rows.get(sy) {
+            convert_row(src, dst, raster, flip.0);
         }
     }
     out
@@ -131,11 +163,29 @@ pub fn pwg_page(sheet: &Sheet, f: &PageFormat) -> Vec<u8> {
         duplex: f.duplex,
         flipped: f.flip,
     };
-    let data = rows(sheet, f.raster, f.flip);
-    let mut out = Vec::with_capacity(HEADER_LEN + data.len() / 8);
-    out.extend_from_slice(&header.to_bytes());
     let rb = f.raster.bytes_per_line(sheet.width) as usize;
-    compress_rows(data.chunks(rb.max(1)), f.raster, &mut out);
+    let mut out = Vec::with_capacity(HEADER_LEN + rb * sheet.height as usize / 8);
+    out.extend_from_slice(&header.to_bytes());
+    // Row by row: convert one row, compress it, reuse the buffer.
+    let mut row = vec![0u8; rb];
+    let mut c = RowCompressor::new(f.raster);
+    let w = sheet.width as usize;
+    if w > 0 && rb > 0 {
+        let src: Vec<&[u8]> = sheet.rgba.chunks_exact(w * 4).collect();
+        for y in 0..sheet.height as usize {
+            let sy = if f.flip.1 {
+                src.len().wrapping_sub(1 + y)
+            } else {
+                y
+            };
+            row.fill(0);
+            if let Some(s) = src.get(sy) {
+                convert_row(s, &mut row, f.raster, f.flip.0);
+            }
+            c.push(&row, &mut out);
+        }
+    }
+    c.finish(&mut out);
     out
 }
 
@@ -238,6 +288,68 @@ mod tests {
         let g = rows(&s, RasterType::Sgray8, (true, true));
         assert_eq!((g[0], g[19]), (255, 0));
         assert_eq!(rows(&s, RasterType::Srgb8, (false, false)).len(), 60);
+    }
+
+    #[test]
+    fn gray_rows_match_the_luma_of_every_pixel() {
+        // 37 pixels a row (two groups of 16 and a rest), white stretches and noise.
+        let (w, h) = (37u32, 5u32);
+        let mut s = Sheet::white(w, h).unwrap();
+        for (i, px) in s.rgba.chunks_exact_mut(4).enumerate() {
+            if i % 37 > 20 || i / 37 == 3 {
+                let v = (i as u32).wrapping_mul(2_654_435_761).to_le_bytes();
+                px.copy_from_slice(&[v[1], v[2], v[3], 255]);
+            }
+        }
+        for flip in [(false, false), (true, false), (true, true)] {
+            let g = rows(&s, RasterType::Sgray8, flip);
+            for y in 0..h as usize {
+                for x in 0..w as usize {
+                    let sx = if flip.0 { w as usize - 1 - x } else { x };
+                    let sy = if flip.1 { h as usize - 1 - y } else { y };
+                    let i = (sy * w as usize + sx) * 4;
+                    let p = [s.rgba[i], s.rgba[i + 1], s.rgba[i + 2], 255];
+                    assert_eq!(g[y * w as usize + x], luma(p), "({x},{y}) {flip:?}");
+                }
+            }
+        }
+        // White stays white, black black.
+        assert_eq!(luma([255; 4]), 255);
+        assert_eq!(luma([0, 0, 0, 255]), 0);
+    }
+
+    #[test]
+    fn pwg_pages_compress_the_rows_made_row_by_row() {
+        let mut s = Sheet::white(50, 40).unwrap();
+        for (i, px) in s
+            .rgba
+            .chunks_exact_mut(4)
+            .enumerate()
+            .filter(|(i, _)| i % 7 == 0)
+        {
+            px.copy_from_slice(&[(i % 256) as u8, 0, 90, 255]);
+        }
+        for raster in [RasterType::Black1, RasterType::Sgray8, RasterType::Srgb8] {
+            for flip in [(false, false), (true, true)] {
+                let f = PageFormat {
+                    raster,
+                    dpi: (300, 300),
+                    duplex: (false, false),
+                    flip,
+                    media_name: None,
+                    total_pages: 1,
+                };
+                let page = pwg_page(&s, &f);
+                let mut want = Vec::new();
+                let rb = raster.bytes_per_line(50) as usize;
+                crate::print::raster::compress_rows(
+                    rows(&s, raster, flip).chunks(rb),
+                    raster,
+                    &mut want,
+                );
+                assert_eq!(&page[HEADER_LEN..], &want[..], "{raster:?} {flip:?}");
+            }
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use hayro::hayro_interpret::InterpreterSettings;
 use hayro::hayro_syntax::page::Page as PdfPage;
 use hayro::hayro_syntax::Pdf;
 use hayro::vello_cpu::color::palette::css::WHITE;
-use hayro::vello_cpu::{Pixmap, RasterizerSettings, RenderContext, Resources, TargetInit};
+use hayro::vello_cpu::{PixmapMut, RasterizerSettings, RenderContext, Resources, TargetInit};
 use hayro::{RenderCache, RenderSettings};
 
 use super::layout::Placement;
@@ -59,8 +59,9 @@ pub struct PdfRenderer<'a> {
     cache: RenderCache<'a>,
     settings: InterpreterSettings,
     ctx: RenderContext,
-    pixmap: Pixmap,
     resources: Resources,
+    /// The last sheet; the renderer draws straight into its buffer, reused page to page.
+    sheet: Sheet,
 }
 
 impl<'a> PdfRenderer<'a> {
@@ -70,8 +71,8 @@ impl<'a> PdfRenderer<'a> {
             cache: RenderCache::new(),
             settings: InterpreterSettings::default(),
             ctx: RenderContext::new(1, 1),
-            pixmap: Pixmap::new(1, 1),
             resources: Resources::default(),
+            sheet: Sheet::default(),
         }
     }
 
@@ -85,7 +86,7 @@ impl<'a> PdfRenderer<'a> {
         page: &'a PdfPage<'a>,
         size: (u32, u32),
         placement: &Placement,
-    ) -> Result<Sheet> {
+    ) -> Result<&Sheet> {
         check_size(size.0, size.1)?;
         let (Ok(w), Ok(h)) = (u16::try_from(size.0), u16::try_from(size.1)) else {
             return Err(unreadable(
@@ -99,9 +100,15 @@ impl<'a> PdfRenderer<'a> {
         let transform =
             hayro::kurbo::Affine::new(placement.affine) * page.initial_transform(true).to_kurbo();
         let this = &mut *self;
+        let sheet = &mut this.sheet;
+        sheet.width = size.0;
+        sheet.height = size.1;
+        // Same-size sheets keep their buffer: no allocation, no clearing but the renderer's.
+        sheet
+            .rgba
+            .resize(size.0 as usize * size.1 as usize * 4, 255);
         catch_unwind(AssertUnwindSafe(|| {
             this.ctx.reset_and_resize(w, h);
-            this.pixmap.resize(w, h);
             hayro::render_into(
                 page,
                 &this.cache,
@@ -111,21 +118,19 @@ impl<'a> PdfRenderer<'a> {
                 transform,
             );
             this.ctx.flush();
-            this.ctx.render_with(
-                &mut this.pixmap,
-                &mut this.resources,
-                RasterizerSettings {
-                    target_init: TargetInit::Clear(WHITE),
-                    ..Default::default()
-                },
-            );
+            if let Some(target) = PixmapMut::new(w, h, &mut this.sheet.rgba) {
+                this.ctx.render_with(
+                    target,
+                    &mut this.resources,
+                    RasterizerSettings {
+                        target_init: TargetInit::Clear(WHITE),
+                        ..Default::default()
+                    },
+                );
+            }
         }))
         .map_err(|p| unreadable("PDF", format!("the renderer failed: {}", panic_text(&*p))))?;
-        Ok(Sheet {
-            width: size.0,
-            height: size.1,
-            rgba: self.pixmap.data_as_u8_slice().to_vec(),
-        })
+        Ok(&self.sheet)
     }
 }
 

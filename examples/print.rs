@@ -40,6 +40,9 @@ struct Args {
     /// Render to this PWG raster file instead of printing.
     #[arg(long)]
     raster_to: Option<PathBuf>,
+    /// With --raster-to: threads rendering PDF pages (0: one per core, at most 4).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
     /// print-scaling: auto, auto-fit, fit, fill or none.
     #[arg(long, default_value = "auto")]
     scaling: String,
@@ -274,6 +277,7 @@ async fn raster_to(args: &Args, scaling: PrintScaling, out: &std::path::Path) ->
             spec.output = Output::PwgRaster;
             spec.raster = buergerkoffer::print::raster::RasterType::Sgray8;
             spec.dpi = (300, 300);
+            spec.threads = args.threads;
             Plan::Render(spec)
         }
         p => p,

@@ -176,3 +176,36 @@ async fn ranges_that_choose_nothing_are_errors() {
         ErrorKind::InvalidInput
     );
 }
+
+#[tokio::test]
+async fn pages_leave_in_order_whatever_the_number_of_render_threads() {
+    let caps = raster_printer();
+    let doc = || Document::pdf(bars_pdf(7));
+    let o = options("1-2,4-7");
+    let Plan::Render(spec) = convert::plan("test", &doc(), &o, &Target::new(&caps)).unwrap() else {
+        panic!("a raster printer gets the PDF rendered");
+    };
+    let mut outputs = Vec::new();
+    for threads in [1, 2, 3, 4] {
+        let mut s = spec.clone();
+        s.threads = threads;
+        let bytes = convert::body_bytes("test", doc(), &Plan::Render(s), None)
+            .await
+            .unwrap();
+        outputs.push(bytes);
+    }
+    for (i, o) in outputs.iter().enumerate().skip(1) {
+        assert!(
+            o == &outputs[0],
+            "{} threads made other bytes than one",
+            i + 1
+        );
+    }
+    let pages = pwg::pages(&outputs[0]).unwrap();
+    let ink: Vec<f64> = pages.iter().map(pwg::PwgPage::ink).collect();
+    assert_eq!(ink.len(), 6);
+    assert!(
+        ink.windows(2).all(|w| w[0] < w[1]),
+        "bars grow page by page: {ink:?}"
+    );
+}

@@ -1,6 +1,7 @@
 //! PDF -> PWG raster at 300 dpi (sgray_8, A4), page by page through the renderer: the
 //! first pages of a real PDF shipped by Debian (shared-mime-info's spec, pdfTeX), or a
-//! generated PDF when it is not installed. Throughput per page; the comparison with
+//! generated PDF when it is not installed; on one render thread and on one per core.
+//! Throughput per page; the comparison with
 //! cups-filters is scripts/compare_print_raster.sh.
 
 use std::time::Duration;
@@ -34,26 +35,33 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("print_raster");
     g.sample_size(10).measurement_time(Duration::from_secs(30));
     g.throughput(Throughput::Elements(pages));
-    g.bench_function("pdf_to_pwg_300dpi_sgray8_a4", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let spec = RenderSpec::new(Output::PwgRaster, RasterType::Sgray8, (300, 300));
-                let mut r = render("bench", Input::Pdf(data.clone()), spec)
-                    .await
-                    .unwrap();
-                let mut n = 0usize;
-                let mut buf = vec![0u8; 1 << 16];
-                loop {
-                    let k = r.reader.read(&mut buf).await.unwrap();
-                    if k == 0 {
-                        break;
+    for (name, threads) in [
+        ("pdf_to_pwg_300dpi_sgray8_a4_1thread", 1),
+        ("pdf_to_pwg_300dpi_sgray8_a4_all_threads", 0),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let mut spec =
+                        RenderSpec::new(Output::PwgRaster, RasterType::Sgray8, (300, 300));
+                    spec.threads = threads;
+                    let mut r = render("bench", Input::Pdf(data.clone()), spec)
+                        .await
+                        .unwrap();
+                    let mut n = 0usize;
+                    let mut buf = vec![0u8; 1 << 16];
+                    loop {
+                        let k = r.reader.read(&mut buf).await.unwrap();
+                        if k == 0 {
+                            break;
+                        }
+                        n += k;
                     }
-                    n += k;
-                }
-                n
+                    n
+                })
             })
-        })
-    });
+        });
+    }
     g.finish();
 }
 

@@ -1,4 +1,5 @@
-//! The IPP backend against a tiny fake IPP server on 127.0.0.1 that sends chosen replies:
+//! The IPP backend against a tiny fake IPP server on 127.0.0.1 (`hostile_ipp/printer.rs`)
+//! that sends chosen replies:
 //! state reasons and IPP/HTTP status codes map to typed errors, and malformed or truncated
 //! replies are `Protocol` errors. (The hostile cases — floods, deep nesting, endless
 //! replies — are in `hostile_ipp.rs`; the real printer in `peer_ipp.rs`.)
@@ -7,7 +8,9 @@
 
 #![cfg(feature = "ipp")]
 
-use std::sync::Arc;
+#[path = "hostile_ipp/printer.rs"]
+mod printer;
+
 use std::time::{Duration, Instant};
 
 use buergerkoffer::backend::ipp::IppPrinter;
@@ -15,110 +18,9 @@ use buergerkoffer::print::{
     Document, JobId, PrintOptions, Printer, PrinterState, ReasonKind, Severity,
 };
 use buergerkoffer::{ErrorKind, RawCode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use printer::{http, val};
 
 const T: Duration = Duration::from_secs(10);
-
-/// Reads one HTTP request (headers and a chunked or sized body); returns the IPP body.
-async fn read_request(s: &mut tokio::net::TcpStream) -> Option<Vec<u8>> {
-    let mut buf = Vec::new();
-    let mut tmp = [0u8; 8192];
-    let head_end = loop {
-        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break p + 4;
-        }
-        let n = s.read(&mut tmp).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&tmp[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-    let chunked = head.contains("transfer-encoding: chunked");
-    let len: Option<usize> = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length: "))
-        .and_then(|v| v.trim().parse().ok());
-    loop {
-        let body = &buf[head_end..];
-        let done = if chunked {
-            body.ends_with(b"0\r\n\r\n")
-        } else {
-            body.len() >= len.unwrap_or(0)
-        };
-        if done {
-            break;
-        }
-        let n = s.read(&mut tmp).await.ok()?;
-        if n == 0 {
-            break;
-        }
-        buf.extend_from_slice(&tmp[..n]);
-    }
-    let body = buf[head_end..].to_vec();
-    if !chunked {
-        return Some(body);
-    }
-    // De-chunk.
-    let mut out = Vec::new();
-    let mut rest = &body[..];
-    while let Some(p) = rest.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(std::str::from_utf8(&rest[..p]).ok()?.trim(), 16).ok()?;
-        if size == 0 {
-            break;
-        }
-        out.extend_from_slice(rest.get(p + 2..p + 2 + size)?);
-        rest = rest.get(p + 4 + size..)?;
-    }
-    Some(out)
-}
-
-/// Starts a server that answers request number `i` (with IPP operation `op`) with
-/// `reply(i, op)` and closes the connection. Returns the printer URI.
-async fn fake_printer(reply: impl Fn(usize, u16) -> Vec<u8> + Send + Sync + 'static) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let reply = Arc::new(reply);
-    tokio::spawn(async move {
-        let mut i = 0;
-        while let Ok((mut s, _)) = listener.accept().await {
-            let reply = reply.clone();
-            let n = i;
-            i += 1;
-            tokio::spawn(async move {
-                let Some(body) = read_request(&mut s).await else {
-                    return;
-                };
-                let op = body
-                    .get(2..4)
-                    .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
-                let _ = s.write_all(&reply(n, op)).await;
-                let _ = s.shutdown().await;
-            });
-        }
-    });
-    format!("ipp://127.0.0.1:{port}/ipp/print")
-}
-
-fn http(body: &[u8]) -> Vec<u8> {
-    let mut v = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/ipp\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    v.extend_from_slice(body);
-    v
-}
-
-/// One attribute value: tag, name ("" for additional values), value bytes.
-fn val(tag: u8, name: &str, value: &[u8]) -> Vec<u8> {
-    let mut v = vec![tag];
-    v.extend_from_slice(&(name.len() as u16).to_be_bytes());
-    v.extend_from_slice(name.as_bytes());
-    v.extend_from_slice(&(value.len() as u16).to_be_bytes());
-    v.extend_from_slice(value);
-    v
-}
 
 fn ipp(status: u16, groups: &[(u8, Vec<Vec<u8>>)]) -> Vec<u8> {
     let mut v = vec![1, 1];
@@ -156,7 +58,7 @@ fn printer_group(reasons: &[&str], state: u32) -> (u8, Vec<Vec<u8>>) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn state_reasons_and_status_codes_from_a_fake_printer() {
-    let uri = fake_printer(|_, op| match op {
+    let uri = printer::by_operation(|op| match op {
         // Get-Printer-Attributes
         0x000B => http(&ipp(
             0,
@@ -290,8 +192,7 @@ async fn malformed_and_truncated_replies_are_protocol_errors() {
         ),
     ];
     for (what, reply, kind) in cases {
-        let r = reply.clone();
-        let uri = fake_printer(move |_, _| r.clone()).await;
+        let uri = printer::replying(reply.clone()).await;
         let printer = IppPrinter::open(&uri)
             .unwrap()
             .with_timeout(Duration::from_secs(5));

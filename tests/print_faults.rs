@@ -296,3 +296,69 @@ async fn the_print_example_shows_the_fault_and_the_end_of_the_job() {
     assert!(text.contains("Completed, 3 side(s) printed"), "{text}");
     assert_eq!(s.log().len(), 3, "{:?}", s.log());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_printer_that_stops_taking_the_document_is_waited_for_while_it_says_why() {
+    // The printer answers the document only once it is printed; out of paper after page 1.
+    let s = Scripted::start_unspooled(vec![Fault {
+        before_sheet: 2,
+        reason: "media-empty-error",
+    }])
+    .await;
+    let p = IppPrinter::open(&s.uri)
+        .unwrap()
+        .with_timeout(Duration::from_secs(10))
+        .with_send_timeout(Duration::from_secs(2));
+    let printing = tokio::spawn({
+        let p = p.clone();
+        async move {
+            p.print(Document::pdf(docs::pdf(3)), &PrintOptions::new())
+                .await
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while p.status().await.unwrap().blocking_error() != Some(ErrorKind::MediaEmpty) {
+            tokio::time::sleep(POLL).await;
+        }
+    })
+    .await
+    .expect("the printer runs out of paper");
+    // Twice the send timeout with the printer stopped (it has been asked twice): still
+    // sending.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(
+        !printing.is_finished(),
+        "print() gave up while the printer said it was out of paper: {:?}",
+        printing.await
+    );
+    s.clear();
+    let job = tokio::time::timeout(Duration::from_secs(30), printing)
+        .await
+        .expect("print() returns once the printer goes on")
+        .unwrap()
+        .unwrap();
+    let done = until_ended(&p, job).await;
+    assert_eq!(done.state, JobState::Completed, "{done:?}");
+    assert_eq!(s.log(), printed(job, 3));
+    assert!(!s.operations().contains(&0x08), "nothing was canceled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_printer_that_hangs_idle_times_out_and_the_job_is_canceled() {
+    // It takes the document, never answers, and says it is idle.
+    let s = Scripted::start_mute().await;
+    let p = IppPrinter::open(&s.uri)
+        .unwrap()
+        .with_timeout(Duration::from_secs(10))
+        .with_send_timeout(Duration::from_millis(500));
+    let e = p
+        .print(Document::pdf(docs::pdf(2)), &PrintOptions::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    let msg = e.to_string();
+    assert!(msg.contains("says it is not busy"), "{msg}");
+    assert!(msg.contains("was canceled"), "{msg}");
+    assert!(s.operations().contains(&0x08), "{:x?}", s.operations());
+    assert!(s.log().is_empty(), "{:?}", s.log());
+}

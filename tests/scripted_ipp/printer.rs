@@ -82,6 +82,13 @@ struct World {
     identified: u32,
     /// Request numbers by IPP operation code, for the test to see what the client sent.
     operations: Vec<u16>,
+    /// Answer Print-Job / Send-Document only once the job has ended, like a printer without
+    /// spool memory that prints while it reads.
+    unspooled: bool,
+    /// The job the last request with a document went to.
+    doc_job: Option<i32>,
+    /// Never answer a document, and stay idle: a printer that hangs.
+    mute: bool,
 }
 
 /// The running printer and the test's handle on it.
@@ -99,17 +106,40 @@ fn lock(w: &Mutex<World>) -> MutexGuard<'_, World> {
 impl Scripted {
     /// Starts the printer with a script of faults (in sheet order).
     pub async fn start(faults: Vec<Fault>) -> Scripted {
+        Scripted::start_with(faults, false).await
+    }
+
+    /// Starts a printer that answers a document only once it has printed it (and so not
+    /// while a fault stops it).
+    pub async fn start_unspooled(faults: Vec<Fault>) -> Scripted {
+        Scripted::start_with(faults, true).await
+    }
+
+    /// Starts a printer that takes documents but never answers them, and stays idle.
+    pub async fn start_mute() -> Scripted {
+        let s = Scripted::start_with(vec![], true).await;
+        lock(&s.world).mute = true;
+        s
+    }
+
+    async fn start_with(faults: Vec<Fault>, unspooled: bool) -> Scripted {
         let world = Arc::new(Mutex::new(World {
             state: 3,
             next_id: 1,
             faults: faults.into(),
+            unspooled,
             ..World::default()
         }));
         let w = world.clone();
         let uri = transport::serve(move |mut s, body| {
             let w = w.clone();
             async move {
-                let reply = answer(&w, &body);
+                let (reply, after) = answer(&w, &body);
+                if let Some(id) = after {
+                    while lock(&w).mute || lock(&w).jobs.iter().any(|j| j.id == id && j.state < 7) {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
                 let _ = s.write_all(&transport::http(&reply)).await;
                 let _ = s.shutdown().await;
             }
@@ -163,7 +193,7 @@ impl Scripted {
 /// One tick of the print engine: the oldest unfinished job with a document prints one sheet,
 /// unless the printer is stopped or a scripted fault strikes first.
 fn engine_step(w: &mut World) {
-    if w.fault.is_some() {
+    if w.fault.is_some() || w.mute {
         return;
     }
     let sheet = w
@@ -311,8 +341,23 @@ fn op_str(a: &IppAttributes, name: &str) -> Option<String> {
         .map(|v| v.value().to_string())
 }
 
-/// Answers one IPP request.
-fn answer(world: &Mutex<World>, body: &[u8]) -> Vec<u8> {
+/// Answers one IPP request; with the job to wait for first when the printer is unspooled and
+/// the request carried a document.
+fn answer(world: &Mutex<World>, body: &[u8]) -> (Vec<u8>, Option<i32>) {
+    let mut w = lock(world);
+    let out = answer_in(&mut w, body);
+    let op = body
+        .get(2..4)
+        .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
+    let after = if w.unspooled && matches!(op, 0x02 | 0x06) {
+        w.doc_job.take()
+    } else {
+        None
+    };
+    (out, after)
+}
+
+fn answer_in(w: &mut World, body: &[u8]) -> Vec<u8> {
     let parsed = IppParser::new(IppReader::new(std::io::Cursor::new(body.to_vec()))).parse_parts();
     let Ok((head, attrs, rest)) = parsed else {
         return reply(StatusCode::ClientErrorBadRequest, 0, vec![]);
@@ -323,12 +368,11 @@ fn answer(world: &Mutex<World>, body: &[u8]) -> Vec<u8> {
     }
     let rid = head.request_id;
     let op = head.operation_or_status as u16;
-    let mut w = lock(world);
     w.operations.push(op);
     let job_at =
         |w: &World| op_int(&attrs, "job-id").and_then(|id| w.jobs.iter().position(|j| j.id == id));
     match op {
-        0x0b => reply(StatusCode::SuccessfulOk, rid, vec![printer_group(&w)]),
+        0x0b => reply(StatusCode::SuccessfulOk, rid, vec![printer_group(w)]),
         0x04 => reply(StatusCode::SuccessfulOk, rid, vec![]),
         0x02 | 0x05 => {
             let pages = if op == 0x02 {
@@ -356,23 +400,27 @@ fn answer(world: &Mutex<World>, body: &[u8]) -> Vec<u8> {
                 done: 0,
             };
             let g = job_group(&job);
+            if pages.is_some() {
+                w.doc_job = Some(id);
+            }
             w.jobs.push(job);
             reply(StatusCode::SuccessfulOk, rid, vec![g])
         }
         0x06 => {
-            let Some(i) = job_at(&w) else {
+            let Some(i) = job_at(w) else {
                 return reply(StatusCode::ClientErrorNotFound, rid, vec![]);
             };
             let Some(n) = pwg_pages(&doc) else {
                 w.jobs[i].state = 8;
                 return reply(StatusCode::ClientErrorDocumentFormatError, rid, vec![]);
             };
+            w.doc_job = Some(w.jobs[i].id);
             let j = &mut w.jobs[i];
             j.pages = Some(n);
             j.reasons = vec!["none".into()];
             reply(StatusCode::SuccessfulOk, rid, vec![job_group(j)])
         }
-        0x09 => match job_at(&w) {
+        0x09 => match job_at(w) {
             Some(i) => reply(StatusCode::SuccessfulOk, rid, vec![job_group(&w.jobs[i])]),
             None => reply(StatusCode::ClientErrorNotFound, rid, vec![]),
         },
@@ -390,7 +438,7 @@ fn answer(world: &Mutex<World>, body: &[u8]) -> Vec<u8> {
                 .collect();
             reply(StatusCode::SuccessfulOk, rid, groups)
         }
-        0x08 => match job_at(&w) {
+        0x08 => match job_at(w) {
             Some(i) if w.jobs[i].state < 7 => {
                 w.jobs[i].state = 7;
                 w.jobs[i].reasons = vec!["job-canceled-by-user".into()];

@@ -49,9 +49,11 @@ mod http;
 mod job;
 mod job_attrs;
 mod ops;
+mod patience;
 mod provider;
 mod reply;
 
+use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -66,6 +68,8 @@ use ipp::value::IppValue;
 
 use self::attrs::PrinterAttrs;
 use self::http::Tls;
+use self::patience::Wait;
+pub use self::patience::STALL_CHECK;
 pub use self::provider::IppProvider;
 use self::reply::Reply;
 pub use self::reply::ReplyLimits;
@@ -81,7 +85,7 @@ use crate::print::StateReason;
 
 /// Default time for one request without a document (attributes, job status, cancel).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default time for sending a document (Print-Job).
+/// Default time for sending a document (Print-Job, Send-Document) while the printer works.
 pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(300);
 
 struct Inner {
@@ -310,7 +314,11 @@ impl IppPrinter {
         self.rebuild(|i| i.timeout = timeout)
     }
 
-    /// Sets the timeout for sending a document (default 300 s).
+    /// Sets the timeout for sending a document (default 300 s). When it runs out the printer
+    /// is asked: one that says it is processing, or stopped (out of paper, jammed, door
+    /// open), is waited for, asked again every [`STALL_CHECK`] — a half-printed job is not
+    /// given up; one that does not answer or is idle is. Drop the `print` future to give up
+    /// at any time.
     #[must_use]
     pub fn with_send_timeout(self, timeout: Duration) -> Self {
         self.rebuild(|i| i.send_timeout = timeout)
@@ -383,26 +391,65 @@ impl IppPrinter {
         })
     }
 
-    /// Sends one request (the body of [`fixed`] or [`streamed`]), reads the reply within
-    /// the reply limits, parses it and checks the HTTP and IPP status.
+    /// Sends one request (the body of [`fixed`] or [`streamed`]) within `wait`, reads the
+    /// reply within the reply limits, parses it and checks the HTTP and IPP status.
     async fn send(
+        &self,
+        op: &'static str,
+        body: reqwest::Body,
+        wait: impl Into<Wait>,
+    ) -> Result<Reply> {
+        match wait.into() {
+            Wait::Fixed(t) => self.send_fixed(op, body, t).await,
+            Wait::WhileStopped(t) => {
+                let got = self.within(op, t, self.post(op, body)?).await;
+                self.reply_of(op, got, t, ", and the printer says it is not busy")
+            }
+        }
+    }
+
+    /// [`send`](Self::send) with a fixed timeout.
+    async fn send_fixed(
         &self,
         op: &'static str,
         body: reqwest::Body,
         timeout: Duration,
     ) -> Result<Reply> {
-        let device = self.device();
+        let got = tokio::time::timeout(timeout, self.post(op, body)?)
+            .await
+            .ok();
+        self.reply_of(op, got, timeout, "")
+    }
+
+    /// The HTTP POST of one request.
+    fn post(
+        &self,
+        op: &'static str,
+        body: reqwest::Body,
+    ) -> Result<impl Future<Output = std::result::Result<Vec<u8>, http::Failure>> + Send + '_> {
         let client = self.client(op)?;
         let url = http::http_url(&self.inner.uri);
+        let max = self.inner.limits.max_bytes;
+        Ok(async move { http::post(client, &url, body, max).await })
+    }
+
+    /// The reply of a POST (`None`: no reply within `limit`, with `why` in the message).
+    fn reply_of(
+        &self,
+        op: &'static str,
+        got: Option<std::result::Result<Vec<u8>, http::Failure>>,
+        limit: Duration,
+        why: &str,
+    ) -> Result<Reply> {
+        let device = self.device();
         let limits = &self.inner.limits;
-        let post = http::post(client, &url, body, limits.max_bytes);
-        let bytes = match tokio::time::timeout(timeout, post).await {
-            Err(_) => {
+        let bytes = match got {
+            None => {
                 return Err(Error::new(ErrorKind::Timeout, device, op)
-                    .with_detail(format!("no reply within {timeout:?}")))
+                    .with_detail(format!("no reply within {limit:?}{why}")))
             }
-            Ok(Err(f)) => return Err(http::failure(&device, op, f, limits.too_large())),
-            Ok(Ok(b)) => b,
+            Some(Err(f)) => return Err(http::failure(&device, op, f, limits.too_large())),
+            Some(Ok(b)) => b,
         };
         let resp = parse_reply(&device, op, &bytes, limits)?;
         drop(bytes);
@@ -431,7 +478,8 @@ impl IppPrinter {
                 .with_source(e)
         })?
         .into_ipp_request();
-        let resp = self.send(op, fixed(&req), self.inner.timeout).await?;
+        // Never patient: it is how a patient send asks the printer.
+        let resp = self.send_fixed(op, fixed(&req), self.inner.timeout).await?;
         Ok(attrs::printer_attrs(&resp.attributes))
     }
 
@@ -516,7 +564,11 @@ impl Printer for IppPrinter {
             job::add_attributes(&mut req, op_attrs(), job_attrs);
             *req.payload_mut() = IppPayload::new_async(job::Compat(body));
             let resp = self
-                .send("print: Print-Job", streamed(req), self.inner.send_timeout)
+                .send(
+                    "print: Print-Job",
+                    streamed(req),
+                    Wait::WhileStopped(self.inner.send_timeout),
+                )
                 .await
                 .map_err(|e| self.explain_format(e, &pa))?;
             job_attrs::job_id(&resp.attributes).ok_or_else(|| {

@@ -9,6 +9,7 @@ use ipp::payload::IppPayload;
 use ipp::value::IppValue;
 use tokio::io::AsyncRead;
 
+use super::patience::Wait;
 use super::{fixed, job, job_attrs, streamed, IppPrinter};
 use crate::error::{Error, ErrorKind, Result};
 use crate::print::{JobId, JobStatus};
@@ -62,7 +63,7 @@ impl IppPrinter {
             .send(
                 "print: Send-Document",
                 streamed(req),
-                self.inner.send_timeout,
+                Wait::WhileStopped(self.inner.send_timeout),
             )
             .await
         {

@@ -366,3 +366,54 @@ async fn tray_paper_quality_and_page_ranges_are_checked() {
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
     assert!(e.to_string().contains("one-page"), "{e}");
 }
+
+/// A PDF of `n` one-inch gray pages, made with the crate's PDF writer.
+fn pdf_of(n: usize) -> Vec<u8> {
+    use buergerkoffer::pdf::{encode_page, EncodeOptions, PdfOptions, PdfWriter};
+    use buergerkoffer::scan::{Page, PixelFormat};
+    let page = Page::raw(0, 72, 72, (72, 72), PixelFormat::Gray8, vec![128; 72 * 72]).unwrap();
+    let img = encode_page(&page, &EncodeOptions::default()).unwrap();
+    let mut w = PdfWriter::new(Vec::new(), &PdfOptions::new()).unwrap();
+    for _ in 0..n {
+        w.add_page(&img).unwrap();
+    }
+    w.finish().unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn sides_printed_grow_to_pages_times_copies() {
+    use futures_util::StreamExt;
+    let (_mock, p) = printer();
+    // Pages 2-3 of five, twice: four sides.
+    let o = PrintOptions::new()
+        .copies(2)
+        .page_ranges(PageRange::parse_list("2-3").unwrap());
+    let job = p.print(Document::pdf(pdf_of(5)), &o).await.unwrap();
+    let seen: Vec<JobStatus> = p
+        .watch_job(job, Duration::from_millis(100))
+        .map(|r| r.unwrap())
+        .collect()
+        .await;
+    let done: Vec<u32> = seen
+        .iter()
+        .filter_map(|s| s.impressions_completed)
+        .collect();
+    assert_eq!(
+        done.len(),
+        seen.len(),
+        "every status counts sides: {seen:?}"
+    );
+    assert!(done.windows(2).all(|w| w[0] <= w[1]), "{done:?}");
+    assert_eq!(done.last(), Some(&4), "{seen:?}");
+    assert!(
+        done.iter().any(|&d| d > 0 && d < 4),
+        "progress in between: {done:?}"
+    );
+    assert_eq!(seen.last().unwrap().state, JobState::Completed);
+    // A document the mock cannot read says nothing about sides.
+    let job = p
+        .print(Document::pdf(&b"%PDF"[..]), &PrintOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(p.job(job).await.unwrap().impressions_completed, None);
+}

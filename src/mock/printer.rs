@@ -99,6 +99,34 @@ struct Job {
     state: JobState,
     /// Time left in the current phase (pending or processing).
     left: Duration,
+    /// Sides the job prints (pages x copies), when the mock can count the pages it got.
+    impressions: Option<u32>,
+    /// Sides printed so far.
+    done: u32,
+}
+
+/// Sides a document prints: its pages (PWG raster and URF headers, a PDF's page tree as the
+/// printer selects `page-ranges`, one JPEG) times the copies; `None` for what it cannot read.
+fn impressions_of(r: &PrintedDocument) -> Option<u32> {
+    let be32 = |at: usize| {
+        r.data
+            .get(at..at + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let pages = match r.format {
+        DocumentFormat::PwgRaster if r.data.starts_with(b"RaS2") => {
+            be32(4 + 452).filter(|&n| n > 0)?
+        }
+        DocumentFormat::Urf if r.data.starts_with(b"UNIRAST\0") => be32(8).filter(|&n| n > 0)?,
+        DocumentFormat::Jpeg => 1,
+        DocumentFormat::Pdf => {
+            let pdf = crate::print::render::source::open_pdf(r.data.clone()).ok()?;
+            let n = u32::try_from(pdf.pages().len()).ok()?;
+            (1..=n).filter(|&p| r.options.prints_page(p)).count() as u32
+        }
+        _ => return None,
+    };
+    pages.checked_mul(r.options.copies.max(1))
 }
 
 impl fmt::Debug for MockPrinter {
@@ -118,6 +146,7 @@ impl State {
         let j = self.jobs.get(&n)?;
         let mut st = JobStatus::new(JobId(n), j.state);
         st.name = j.record.name.clone();
+        st.impressions_completed = j.impressions.map(|_| j.done);
         if !j.state.is_terminal() {
             if let Some(r) = self.blocking() {
                 st.reasons.push("printer-stopped".into());
@@ -171,6 +200,12 @@ impl State {
                 } else {
                     job.left -= t;
                 }
+                // Sides printed: the share of the processing time gone by.
+                if let Some(total) = job.impressions {
+                    let gone = processing_time.saturating_sub(job.left).as_secs_f64();
+                    let share = gone / processing_time.as_secs_f64().max(f64::EPSILON);
+                    job.done = ((f64::from(total) * share.min(1.0)) as u32).min(total);
+                }
             }
         }
     }
@@ -179,7 +214,9 @@ impl State {
 impl MockPrinter {
     /// A printer with id `mock:NAME`: accepts PDF, JPEG and PWG raster, A4 and letter, simplex
     /// and duplex, colour, 99 copies, trays `main` and `manual`, paper `stationery` and
-    /// `labels`, three qualities, page ranges; jobs pend 50 ms and print for 500 ms.
+    /// `labels`, three qualities, page ranges; jobs pend 50 ms and print for 500 ms, their
+    /// sides printed (`impressions_completed`: pages x copies, for the PDF, PWG raster, URF
+    /// or JPEG it can count) growing as they print.
     pub fn new(name: &str) -> Self {
         let id = DeviceId::mock(name);
         let info = DeviceInfo::new(
@@ -444,18 +481,22 @@ impl Printer for MockPrinter {
         let job = JobId(n);
         let left = s.pending_time;
         tracing::debug!(device = %id, %job, bytes = data.len(), %format, "mock print");
+        let record = PrintedDocument {
+            job,
+            format,
+            name,
+            options: options.clone(),
+            data,
+        };
+        let impressions = impressions_of(&record);
         s.jobs.insert(
             n,
             Job {
-                record: PrintedDocument {
-                    job,
-                    format,
-                    name,
-                    options: options.clone(),
-                    data,
-                },
+                record,
                 state: JobState::Pending,
                 left,
+                impressions,
+                done: 0,
             },
         );
         Ok(job)

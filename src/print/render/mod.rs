@@ -172,7 +172,21 @@ pub async fn render(device: &str, input: Input, spec: RenderSpec) -> Result<Rend
     let (tx, rx) = mpsc::channel::<Result<Bytes>>(2);
     let (ready_tx, ready_rx) = oneshot::channel::<Result<u32>>();
     let dev = device.to_owned();
-    tokio::task::spawn_blocking(move || produce(input, &spec, ready_tx, &tx));
+    tokio::task::spawn_blocking(move || {
+        // A panic past hayro's own guard (in an encoder, a render thread) must not look like
+        // the end of the document: the reader gets an error instead of a short document.
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            produce(input, &spec, ready_tx, &tx);
+        }));
+        if run.is_err() {
+            let _ = tx.blocking_send(Err(Error::new(
+                ErrorKind::Backend,
+                "render",
+                "render document",
+            )
+            .with_detail("the renderer failed before the document was complete")));
+        }
+    });
     let pages = ready_rx
         .await
         .map_err(|_| Error::new(ErrorKind::Backend, dev.clone(), "render document"))?

@@ -10,6 +10,7 @@ mod service_support;
 use std::time::Duration;
 
 use buergerkoffer::mock::{MockKit, MockScanner};
+use buergerkoffer::print::StateReason;
 use buergerkoffer::{ErrorKind, Kit};
 use service_support::{http, start, start_with, wait_job, ws_connect, ws_next};
 
@@ -156,6 +157,9 @@ async fn print_an_upload_and_follow_the_job() {
     ws_next(&mut ws).await.unwrap();
     let doc = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
     let auth = r.auth();
+    // Out of paper first: the job's events name it; refilled, the job completes.
+    let printer = mock.printer("printer").unwrap();
+    printer.set_reasons(vec![StateReason::from_keyword("media-empty-error").unwrap()]);
     let resp = http(
         r.port,
         "POST",
@@ -170,11 +174,18 @@ async fn print_an_upload_and_follow_the_job() {
     assert_eq!(resp.status, 201, "{}", resp.text());
     let id = resp.json()["id"].as_str().unwrap().to_owned();
     let mut states = Vec::new();
+    let mut saw_empty = false;
     loop {
         let e = ws_next(&mut ws).await.unwrap();
         if e["type"] == "job" && e["kind"] == "print" {
             let s = e["job"]["state"].as_str().unwrap().to_owned();
             states.push(s.clone());
+            let reasons = e["job"]["reasons"].as_array().unwrap();
+            if reasons.iter().any(|r| r == "media-empty-error") {
+                assert!(reasons.iter().any(|r| r == "printer-stopped"), "{e}");
+                printer.clear_reasons();
+                saw_empty = true;
+            }
             if s == "completed" {
                 break;
             }
@@ -186,6 +197,7 @@ async fn print_an_upload_and_follow_the_job() {
         .await
         .json();
     assert_eq!(s["state"], "completed");
+    assert!(saw_empty, "no event named media-empty: {states:?}");
     let printed = mock.printer("printer").unwrap().documents();
     assert_eq!(printed.len(), 1);
     assert_eq!(&printed[0].data[..], doc);

@@ -37,8 +37,11 @@ pub(crate) struct PrintStatus {
     state: String,
     /// The printer's job id.
     printer_job: u32,
-    /// The printer's reasons (e.g. `media-empty`).
+    /// The job's reasons and the printer's reasons holding it up (e.g.
+    /// `printer-stopped`, `media-empty-error`).
     reasons: Vec<String>,
+    /// Sides printed so far, when the printer says.
+    sides_printed: Option<u32>,
     error: Option<ErrorBody>,
 }
 
@@ -101,6 +104,7 @@ pub(crate) async fn start(
         state: "pending".into(),
         printer_job: job.0,
         reasons: Vec::new(),
+        sides_printed: None,
         error: None,
     }));
     {
@@ -124,6 +128,12 @@ pub(crate) async fn start(
                     Ok(j) => {
                         s.state = format!("{:?}", j.state).to_ascii_lowercase();
                         s.reasons = j.reasons.clone();
+                        for r in &j.printer_state_reasons {
+                            if !s.reasons.contains(r) {
+                                s.reasons.push(r.clone());
+                            }
+                        }
+                        s.sides_printed = j.impressions_completed;
                     }
                     Err(e) => {
                         s.state = "unknown".into();
@@ -132,7 +142,10 @@ pub(crate) async fn start(
                 }
                 s.clone()
             };
-            let key = format!("{}{:?}", snapshot.state, snapshot.reasons);
+            let key = format!(
+                "{}{:?}{:?}",
+                snapshot.state, snapshot.reasons, snapshot.sides_printed
+            );
             if key != last {
                 task_st.publish(json!({"type": "job", "kind": "print", "job": snapshot}));
                 last = key;

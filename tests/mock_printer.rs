@@ -319,6 +319,15 @@ async fn progress_stream_jobs_list_and_identify() {
     // Waiting for paper: the list still has the job, nothing new is reported.
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(p.jobs().await.unwrap()[0].id, job);
+    // Another fault: the job's reasons stay `printer-stopped`, the printer's change.
+    mock.set_reasons(vec![StateReason::from_keyword("media-jam-error").unwrap()]);
+    let jam = stream.next().await.unwrap().unwrap();
+    assert_eq!(jam.reasons, first.reasons);
+    assert_eq!(
+        jam.printer_reasons()[0].kind,
+        ReasonKind::MediaJam,
+        "{jam:?}"
+    );
     mock.clear_reasons();
     let rest: Vec<JobStatus> = stream.map(|r| r.unwrap()).collect().await;
     let states: Vec<JobState> = rest.iter().map(|s| s.state).collect();

@@ -1,6 +1,6 @@
 //! Following a print job as a stream of statuses ([`JobProgress`]), built on
-//! [`Printer::job`]: one item each time the state, the reasons or the count of printed sides
-//! changes, ending after the job ends.
+//! [`Printer::job`]: one item each time the state, the job's or the printer's reasons
+//! holding it up, or the count of printed sides changes, ending after the job ends.
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -53,6 +53,7 @@ pub fn watch<'a, P: Printer + ?Sized>(
                     let changed = w.last.as_ref().is_none_or(|l| {
                         l.state != st.state
                             || l.reasons != st.reasons
+                            || l.printer_state_reasons != st.printer_state_reasons
                             || l.impressions_completed != st.impressions_completed
                     });
                     w.done = st.state.is_terminal();

@@ -47,11 +47,13 @@ impl IppPrinter {
             tokio::select! {
                 out = &mut fut => return Some(out),
                 () = tokio::time::sleep_until(deadline) => {
-                    let status = self
-                        .printer_attributes("check a stalled document")
-                        .await
-                        .ok()
-                        .and_then(|pa| pa.status);
+                    // The document goes on while the printer is asked.
+                    let ask = self.printer_attributes("check a stalled document");
+                    tokio::pin!(ask);
+                    let status = tokio::select! {
+                        out = &mut fut => return Some(out),
+                        pa = &mut ask => pa.ok().and_then(|pa| pa.status),
+                    };
                     let busy = status.as_ref().is_some_and(|s| {
                         matches!(s.state, PrinterState::Processing | PrinterState::Stopped)
                             || s.blocking_error().is_some()

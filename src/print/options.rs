@@ -206,7 +206,7 @@ impl PrintOptions {
 
     /// Whether page `n` (1-based) is printed.
     pub fn prints_page(&self, n: u32) -> bool {
-        self.page_ranges.is_empty() || self.page_ranges.iter().any(|r| r.contains(n))
+        PageRange::chosen(&self.page_ranges, n)
     }
 
     /// Checks what does not depend on the printer: at least one copy, page ranges that start
@@ -311,6 +311,11 @@ impl PageRange {
     /// Whether page `n` is in the range.
     pub fn contains(&self, n: u32) -> bool {
         (self.first..=self.last).contains(&n)
+    }
+
+    /// Whether `ranges` choose page `n` (1-based); no ranges choose every page.
+    pub fn chosen(ranges: &[PageRange], n: u32) -> bool {
+        ranges.is_empty() || ranges.iter().any(|r| r.contains(n))
     }
 
     /// Parses `1-3,5,7-8` (at most 100 ranges), checked as [`PrintOptions::validate`] does.

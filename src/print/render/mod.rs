@@ -110,8 +110,7 @@ impl RenderSpec {
 
     /// Whether page `n` (1-based) is rendered.
     pub fn selects(&self, n: usize) -> bool {
-        let n = u32::try_from(n).unwrap_or(u32::MAX);
-        self.pages.is_empty() || self.pages.iter().any(|r| r.contains(n))
+        PageRange::chosen(&self.pages, u32::try_from(n).unwrap_or(u32::MAX))
     }
 
     /// An error for page ranges that select none of a document's `total` pages.

@@ -31,20 +31,22 @@ pub fn render_pdf_pages<'a>(
     n: u32,
     send: &dyn Fn(Result<Bytes>) -> bool,
 ) {
-    let one = |r: &mut source::PdfRenderer<'a>, i: usize, page: &'a PdfPage<'a>| {
-        let (size, p) = layout(spec, source::pdf_page_size(page));
-        r.render(page, size, &p).and_then(|s| encode(spec, s, i, n))
-    };
-    let k = threads(spec, pages.len());
-    if k == 1 {
+    // Renders pages `first, first + step, ...` on one renderer, handing each to `out`
+    // until done, an error (handed over last) or `out` says stop.
+    let run = |first: usize, step: usize, out: &mut dyn FnMut(Result<Bytes>) -> bool| {
         let mut r = source::PdfRenderer::new();
-        for (i, page) in pages.iter().enumerate() {
-            let out = one(&mut r, i, page);
-            let failed = out.is_err();
-            if !send(out) || failed {
+        for (i, page) in pages.iter().enumerate().skip(first).step_by(step) {
+            let (size, p) = layout(spec, source::pdf_page_size(page));
+            let page = r.render(page, size, &p).and_then(|s| encode(spec, s, i, n));
+            let failed = page.is_err();
+            if !out(page) || failed {
                 return;
             }
         }
+    };
+    let k = threads(spec, pages.len());
+    if k == 1 {
+        run(0, 1, &mut |page| send(page));
         return;
     }
     std::thread::scope(|scope| {
@@ -52,17 +54,8 @@ pub fn render_pdf_pages<'a>(
         for w in 0..k {
             let (tx, rx) = mpsc::sync_channel::<Result<Bytes>>(1);
             inbox.push(rx);
-            let one = &one;
-            scope.spawn(move || {
-                let mut r = source::PdfRenderer::new();
-                for (i, page) in pages.iter().enumerate().skip(w).step_by(k) {
-                    let out = one(&mut r, i, page);
-                    let failed = out.is_err();
-                    if tx.send(out).is_err() || failed {
-                        return;
-                    }
-                }
-            });
+            let run = &run;
+            scope.spawn(move || run(w, k, &mut |page| tx.send(page).is_ok()));
         }
         for i in 0..pages.len() {
             let out = inbox[i % k].recv().unwrap_or_else(|_| {

@@ -111,26 +111,41 @@ fn convert_row(src: &[u8], dst: &mut [u8], raster: RasterType, mirror: bool) {
     }
 }
 
-/// The sheet's rows as `raster` (sGray 0 = black, black_1 1 = black with a 50 % threshold,
-/// sRGB), mirrored left to right if `flip.0` and upside down if `flip.1`.
-pub fn rows(sheet: &Sheet, raster: RasterType, flip: (bool, bool)) -> Vec<u8> {
+/// Converts the sheet row by row to `raster`, mirrored left to right if `flip.0` and upside
+/// down if `flip.1`, handing each row (one reused buffer) to `each`, top to bottom.
+fn for_each_row(
+    sheet: &Sheet,
+    raster: RasterType,
+    flip: (bool, bool),
+    mut each: impl FnMut(&[u8]),
+) {
     let w = sheet.width as usize;
-    let row_out = raster.bytes_per_line(sheet.width) as usize;
-    let mut out = vec![0u8; row_out * sheet.height as usize];
-    if w == 0 || row_out == 0 {
-        return out;
+    let mut row = vec![0u8; raster.bytes_per_line(sheet.width) as usize];
+    if w == 0 || row.is_empty() {
+        return;
     }
-    let src_rows: Vec<&[u8]> = sheet.rgba.chunks_exact(w * 4).collect();
-    for (y, dst) in out.chunks_exact_mut(row_out).enumerate() {
+    let src: Vec<&[u8]> = sheet.rgba.chunks_exact(w * 4).collect();
+    for y in 0..sheet.height as usize {
         let sy = if flip.1 {
-            src_rows.len().wrapping_sub(1 + y)
+            src.len().wrapping_sub(1 + y)
         } else {
             y
         };
-        if let Some(src) = src_rows.get(sy) {
-            convert_row(src, dst, raster, flip.0);
+        row.fill(0);
+        if let Some(s) = src.get(sy) {
+            convert_row(s, &mut row, raster, flip.0);
         }
+        each(&row);
     }
+}
+
+/// The sheet's rows as `raster` (sGray 0 = black, black_1 1 = black with a 50 % threshold,
+/// sRGB), mirrored left to right if `flip.0` and upside down if `flip.1`.
+pub fn rows(sheet: &Sheet, raster: RasterType, flip: (bool, bool)) -> Vec<u8> {
+    let row_out = raster.bytes_per_line(sheet.width) as usize;
+    let mut out = Vec::with_capacity(row_out * sheet.height as usize);
+    for_each_row(sheet, raster, flip, |r| out.extend_from_slice(r));
+    out.resize(row_out * sheet.height as usize, 0);
     out
 }
 
@@ -166,25 +181,9 @@ pub fn pwg_page(sheet: &Sheet, f: &PageFormat) -> Vec<u8> {
     let rb = f.raster.bytes_per_line(sheet.width) as usize;
     let mut out = Vec::with_capacity(HEADER_LEN + rb * sheet.height as usize / 8);
     out.extend_from_slice(&header.to_bytes());
-    // Row by row: convert one row, compress it, reuse the buffer.
-    let mut row = vec![0u8; rb];
+    // Row by row: each row is compressed as it is made, no page-sized buffer.
     let mut c = RowCompressor::new(f.raster);
-    let w = sheet.width as usize;
-    if w > 0 && rb > 0 {
-        let src: Vec<&[u8]> = sheet.rgba.chunks_exact(w * 4).collect();
-        for y in 0..sheet.height as usize {
-            let sy = if f.flip.1 {
-                src.len().wrapping_sub(1 + y)
-            } else {
-                y
-            };
-            row.fill(0);
-            if let Some(s) = src.get(sy) {
-                convert_row(s, &mut row, f.raster, f.flip.0);
-            }
-            c.push(&row, &mut out);
-        }
-    }
+    for_each_row(sheet, f.raster, f.flip, |r| c.push(r, &mut out));
     c.finish(&mut out);
     out
 }

@@ -1,7 +1,7 @@
 //! [`ReplayPrinter`]: a printer played back from a session — capabilities, status and state
 //! reasons, each print call (matched by document format, name, kind, length, fingerprint and
-//! options), each job status in recorded order (so a job runs through its recorded states)
-//! , cancels, job lists and identify calls.
+//! options), each job status in recorded order (so a job runs through its recorded states),
+//! cancels, job lists and identify calls.
 
 use std::fmt;
 use std::sync::Arc;

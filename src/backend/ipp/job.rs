@@ -108,6 +108,14 @@ fn attr(
         .and_then(|v| IppAttribute::with_name(name, v).ok())
 }
 
+/// `requesting-user-name`, sent with every request that names a user.
+pub fn user_attribute(user: &str) -> Option<IppAttribute> {
+    attr(
+        "requesting-user-name",
+        IppValue::new_name_without_language(user),
+    )
+}
+
 /// Operation attributes (besides charset, language and printer-uri) of a job request.
 pub fn operation_attributes(
     user: &str,
@@ -116,10 +124,7 @@ pub fn operation_attributes(
     format: &DocumentFormat,
 ) -> Vec<IppAttribute> {
     let mut v = Vec::new();
-    v.extend(attr(
-        "requesting-user-name",
-        IppValue::new_name_without_language(user),
-    ));
+    v.extend(user_attribute(user));
     v.extend(attr(
         "job-name",
         IppValue::new_name_without_language(truncate(job_name, 255)),

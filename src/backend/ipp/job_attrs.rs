@@ -6,6 +6,7 @@ use ipp::attribute::IppAttributes;
 use ipp::model::DelimiterTag;
 
 use super::attrs::Attrs;
+use crate::error::{Error, ErrorKind, Result};
 use crate::print::{JobId, JobState, JobStatus};
 
 /// The job attributes this backend asks for.
@@ -84,6 +85,14 @@ pub fn job_id(attrs: &IppAttributes) -> Option<JobId> {
     a.int("job-id")
         .and_then(|i| u32::try_from(i).ok())
         .map(JobId)
+}
+
+/// [`job_id`] of the reply to `op`, or a [`ErrorKind::Protocol`] error saying it has none.
+pub fn reply_job_id(device: &str, op: &'static str, attrs: &IppAttributes) -> Result<JobId> {
+    job_id(attrs).ok_or_else(|| {
+        Error::new(ErrorKind::Protocol, device.to_owned(), op)
+            .with_detail("the reply has no job-id")
+    })
 }
 
 #[cfg(test)]

@@ -401,7 +401,7 @@ impl IppPrinter {
     ) -> Result<Reply> {
         match wait.into() {
             Wait::Fixed(t) => self.send_fixed(op, body, t).await,
-            Wait::WhileStopped(t) => {
+            Wait::WhileBusy(t) => {
                 let got = self.within(op, t, self.post(op, body)?).await;
                 self.reply_of(op, got, t, ", and the printer says it is not busy")
             }
@@ -485,19 +485,15 @@ impl IppPrinter {
 
     fn job_request(&self, op: Operation, id: JobId) -> Result<IppRequestResponse> {
         let mut req = self.request(op)?;
-        let ops = [
-            IppAttribute::with_name(
-                "job-id",
-                IppValue::Integer(i32::try_from(id.0).unwrap_or(i32::MAX)),
-            ),
-            IppValue::new_name_without_language(self.inner.user.as_str())
-                .and_then(|v| IppAttribute::with_name("requesting-user-name", v)),
-        ];
-        job::add_attributes(
-            &mut req,
-            ops.into_iter().filter_map(|a| a.ok()).collect(),
-            vec![],
-        );
+        let mut ops: Vec<IppAttribute> = IppAttribute::with_name(
+            "job-id",
+            IppValue::Integer(i32::try_from(id.0).unwrap_or(i32::MAX)),
+        )
+        .ok()
+        .into_iter()
+        .collect();
+        ops.extend(job::user_attribute(&self.inner.user));
+        job::add_attributes(&mut req, ops, vec![]);
         Ok(req)
     }
 }
@@ -567,14 +563,11 @@ impl Printer for IppPrinter {
                 .send(
                     "print: Print-Job",
                     streamed(req),
-                    Wait::WhileStopped(self.inner.send_timeout),
+                    Wait::WhileBusy(self.inner.send_timeout),
                 )
                 .await
                 .map_err(|e| self.explain_format(e, &pa))?;
-            job_attrs::job_id(&resp.attributes).ok_or_else(|| {
-                Error::new(ErrorKind::Protocol, device.clone(), "print: Print-Job")
-                    .with_detail("the reply has no job-id")
-            })?
+            job_attrs::reply_job_id(&device, "print: Print-Job", &resp.attributes)?
         };
         tracing::debug!(printer = %device, %id, format = %format, "job created");
         Ok(id)

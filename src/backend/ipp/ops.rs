@@ -11,7 +11,7 @@ use tokio::io::AsyncRead;
 
 use super::patience::Wait;
 use super::{fixed, job, job_attrs, streamed, IppPrinter};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::print::{JobId, JobStatus};
 
 /// `requested-attributes` with `names`.
@@ -38,7 +38,6 @@ impl IppPrinter {
         job_attrs: Vec<IppAttribute>,
         body: Pin<Box<dyn AsyncRead + Send>>,
     ) -> Result<JobId> {
-        let device = self.device();
         let (create_ops, doc_ops): (Vec<_>, Vec<_>) = op_attrs
             .into_iter()
             .partition(|a| named(a, &["requesting-user-name", "job-name"]));
@@ -47,10 +46,7 @@ impl IppPrinter {
         let resp = self
             .send("print: Create-Job", fixed(&req), self.inner.timeout)
             .await?;
-        let id = job_attrs::job_id(&resp.attributes).ok_or_else(|| {
-            Error::new(ErrorKind::Protocol, device.clone(), "print: Create-Job")
-                .with_detail("the reply has no job-id")
-        })?;
+        let id = job_attrs::reply_job_id(&self.device(), "print: Create-Job", &resp.attributes)?;
         let mut req = self.job_request(Operation::SendDocument, id)?;
         let mut ops: Vec<IppAttribute> = doc_ops
             .into_iter()
@@ -63,7 +59,7 @@ impl IppPrinter {
             .send(
                 "print: Send-Document",
                 streamed(req),
-                Wait::WhileStopped(self.inner.send_timeout),
+                Wait::WhileBusy(self.inner.send_timeout),
             )
             .await
         {
@@ -90,12 +86,8 @@ impl IppPrinter {
     /// Get-Jobs, `which-jobs=not-completed`, sorted by job id (oldest first).
     pub(super) async fn get_jobs(&self) -> Result<Vec<JobStatus>> {
         let mut req = self.request(Operation::GetJobs)?;
-        let mut ops = Vec::new();
-        ops.extend(
-            IppValue::new_name_without_language(self.inner.user.as_str())
-                .and_then(|v| IppAttribute::with_name("requesting-user-name", v))
-                .ok(),
-        );
+        let mut ops: Vec<IppAttribute> =
+            job::user_attribute(&self.inner.user).into_iter().collect();
         ops.extend(
             IppValue::new_keyword("not-completed")
                 .and_then(|v| IppAttribute::with_name("which-jobs", v))
@@ -114,11 +106,7 @@ impl IppPrinter {
     /// Identify-Printer with the printer's default action.
     pub(super) async fn identify_printer(&self) -> Result<()> {
         let mut req = self.request(Operation::IdentifyPrinter)?;
-        let ops = IppValue::new_name_without_language(self.inner.user.as_str())
-            .and_then(|v| IppAttribute::with_name("requesting-user-name", v))
-            .ok()
-            .into_iter()
-            .collect();
+        let ops = job::user_attribute(&self.inner.user).into_iter().collect();
         job::add_attributes(&mut req, ops, vec![]);
         self.send(
             "identify: Identify-Printer",

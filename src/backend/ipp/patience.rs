@@ -23,7 +23,7 @@ pub(super) enum Wait {
     /// At most this long.
     Fixed(Duration),
     /// This long; then as long as the printer says it is processing or stopped.
-    WhileStopped(Duration),
+    WhileBusy(Duration),
 }
 
 impl From<Duration> for Wait {

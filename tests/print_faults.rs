@@ -108,6 +108,23 @@ async fn check_stopped(p: &IppPrinter, job: JobId, seen: &[JobStatus], kind: Rea
     assert_eq!(listed.state, JobState::Stopped);
 }
 
+/// Scripted faults from (sheet, reason) pairs.
+fn faults(list: &[(u32, &'static str)]) -> Vec<Fault> {
+    list.iter()
+        .map(|&(before_sheet, reason)| Fault {
+            before_sheet,
+            reason,
+        })
+        .collect()
+}
+
+/// Our IPP backend on the scripted printer.
+fn printer(s: &Scripted) -> IppPrinter {
+    IppPrinter::open(&s.uri)
+        .unwrap()
+        .with_timeout(Duration::from_secs(10))
+}
+
 /// Starts a scripted printer with `faults`, prints an `n`-page PDF on it and follows the
 /// job until the first fault stops it, checking that it is reported as `kind`.
 async fn stopped_job(
@@ -115,17 +132,8 @@ async fn stopped_job(
     n: usize,
     kind: ReasonKind,
 ) -> (Scripted, IppPrinter, JobId) {
-    let faults = faults
-        .iter()
-        .map(|&(before_sheet, reason)| Fault {
-            before_sheet,
-            reason,
-        })
-        .collect();
-    let s = Scripted::start(faults).await;
-    let p = IppPrinter::open(&s.uri)
-        .unwrap()
-        .with_timeout(Duration::from_secs(10));
+    let s = Scripted::start(self::faults(faults)).await;
+    let p = printer(&s);
     let job = p
         .print(Document::pdf(docs::pdf(n)), &PrintOptions::new())
         .await
@@ -255,11 +263,7 @@ fn example(name: &str) -> std::path::PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_print_example_shows_the_fault_and_the_end_of_the_job() {
     use tokio::io::{AsyncBufReadExt, BufReader};
-    let s = Scripted::start(vec![Fault {
-        before_sheet: 2,
-        reason: "media-empty-error",
-    }])
-    .await;
+    let s = Scripted::start(faults(&[(2, "media-empty-error")])).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("antrag.pdf");
     std::fs::write(&file, docs::pdf(3)).unwrap();
@@ -300,15 +304,8 @@ async fn the_print_example_shows_the_fault_and_the_end_of_the_job() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_printer_that_stops_taking_the_document_is_waited_for_while_it_says_why() {
     // The printer answers the document only once it is printed; out of paper after page 1.
-    let s = Scripted::start_unspooled(vec![Fault {
-        before_sheet: 2,
-        reason: "media-empty-error",
-    }])
-    .await;
-    let p = IppPrinter::open(&s.uri)
-        .unwrap()
-        .with_timeout(Duration::from_secs(10))
-        .with_send_timeout(Duration::from_secs(2));
+    let s = Scripted::start_unspooled(faults(&[(2, "media-empty-error")])).await;
+    let p = printer(&s).with_send_timeout(Duration::from_secs(2));
     let printing = tokio::spawn({
         let p = p.clone();
         async move {
@@ -347,10 +344,7 @@ async fn a_printer_that_stops_taking_the_document_is_waited_for_while_it_says_wh
 async fn a_printer_that_hangs_idle_times_out_and_the_job_is_canceled() {
     // It takes the document, never answers, and says it is idle.
     let s = Scripted::start_mute().await;
-    let p = IppPrinter::open(&s.uri)
-        .unwrap()
-        .with_timeout(Duration::from_secs(10))
-        .with_send_timeout(Duration::from_millis(500));
+    let p = printer(&s).with_send_timeout(Duration::from_millis(500));
     let e = p
         .print(Document::pdf(docs::pdf(2)), &PrintOptions::new())
         .await
